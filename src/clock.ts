@@ -19,9 +19,15 @@ export const systemClock: Clock = {
 };
 
 /** A clock for tests: time moves only when `advance` is called, firing due timers in order. */
+interface ManualTimer {
+  at: number;
+  seq: number;
+  fn: () => void;
+}
+
 export class ManualClock implements Clock {
   #now: number;
-  #timers: { at: number; seq: number; fn: () => void }[] = [];
+  #timers: ManualTimer[] = [];
   #seq = 0;
 
   constructor(startMs = 0) {
@@ -50,7 +56,7 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     const end = this.#now + ms;
     for (;;) {
-      let next: (typeof this.#timers)[number] | undefined;
+      let next: ManualTimer | undefined;
       for (const t of this.#timers) {
         if (t.at <= end && (!next || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t;
       }

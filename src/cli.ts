@@ -1,0 +1,60 @@
+/**
+ * The command-line program: `main(argv, io)` parses arguments and runs one command, returning the
+ * exit code. Usage errors become one line on stderr and exit code 2.
+ */
+import { Command, CommanderError } from 'commander';
+import { processIo, UsageError, type Io } from './io.js';
+import { VERSION } from './version.js';
+import { serveCommand } from './commands/serve.js';
+
+/** Exit codes, a public contract. */
+export const EXIT = { ok: 0, thresholds: 1, usage: 2, interrupted: 130 } as const;
+
+/** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const done = (code: number): void => {
+    exitCode = code;
+  };
+  const program = new Command('ratelimmq')
+    .description('Fetch many URLs fast and politely: global and per-host concurrency and rate limits, retries, NDJSON results, latency report.')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)');
+  program.addCommand(serveCommand(io, done));
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exitCode 0.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof UsageError) {
+      io.stderr.write(`ratelimmq: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  return exitCode;
+}
+
+/** Entry point used by bin/ratelimmq.js. */
+export function run(): void {
+  const io = processIo();
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      const debug = process.argv.includes('--debug') || io.env.RATELIMMQ_DEBUG === '1';
+      io.stderr.write(`ratelimmq: internal error: ${debug && err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}
