@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { processIo, UsageError, type Io } from './io.js';
 import { VERSION } from './version.js';
+import { fetchCommand } from './commands/fetch.js';
 import { serveCommand } from './commands/serve.js';
 
 /** Exit codes, a public contract. */
@@ -25,6 +26,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       writeErr: (s) => io.stderr.write(s),
     })
     .showHelpAfterError('(run with --help for usage)');
+  program.addCommand(fetchCommand(io, done));
   program.addCommand(serveCommand(io, done));
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
@@ -47,11 +49,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
 /** Entry point used by bin/ratelimmq.js. */
 export function run(): void {
   const io = processIo();
+  let settled = false;
+  // If the event loop ever empties before the run settles, that is a bug: never exit 0 silently.
+  process.on('exit', () => {
+    if (!settled) {
+      io.stderr.write('ratelimmq: internal error: the run ended before it finished\n');
+      process.exitCode = 70;
+    }
+  });
   main(process.argv.slice(2), io).then(
     (code) => {
+      settled = true;
       process.exitCode = code;
     },
     (err: unknown) => {
+      settled = true;
       const debug = process.argv.includes('--debug') || io.env.RATELIMMQ_DEBUG === '1';
       io.stderr.write(`ratelimmq: internal error: ${debug && err instanceof Error ? err.stack : String(err)}\n`);
       process.exitCode = 70;

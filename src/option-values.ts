@@ -2,6 +2,7 @@
  * Parsers for option values, shared by the CLI flags and the control port. Each is pure and
  * throws a UsageError that names what it received.
  */
+import { isIP } from 'node:net';
 import { UsageError } from './io.js';
 
 const RATE_UNITS: Record<string, number> = { s: 1, sec: 1, m: 60, min: 60, h: 3600 };
@@ -25,4 +26,56 @@ export function parseInteger(text: string, what: string, min = 1): number {
     throw new UsageError(`invalid ${what} ${JSON.stringify(text)}: expected a whole number >= ${min}`);
   }
   return n;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `250` (ms), `250ms`, `2s`, `1.5m`, `1h` -> milliseconds (>= min). */
+export function parseDuration(text: string, what: string, min = 0): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
+  const ms = m ? Number(m[1]) * DURATION_UNITS[(m[2] ?? 'ms').toLowerCase()]! : NaN;
+  if (!(ms >= min) || !Number.isFinite(ms)) {
+    throw new UsageError(`invalid ${what} ${JSON.stringify(text)}: expected a duration >= ${min} ms (e.g. 500, 500ms, 2s)`);
+  }
+  return ms;
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** `1048576`, `64KiB`, `64MiB`, `1g` -> bytes (>= 1). */
+export function parseBytes(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(text);
+  const unit = SIZE_UNITS[(m?.[2] ?? 'b').toLowerCase()];
+  const n = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(n >= 1)) throw new UsageError(`invalid ${what} ${JSON.stringify(text)}: expected a size in bytes (e.g. 1048576, 64KiB, 64MiB)`);
+  return n;
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `Name: value` -> [lowercased name, value]. */
+export function parseHeader(text: string): [string, string] {
+  const i = text.indexOf(':');
+  const name = i > 0 ? text.slice(0, i).trim() : '';
+  const value = i > 0 ? text.slice(i + 1).trim() : '';
+  if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) {
+    throw new UsageError(`invalid header ${JSON.stringify(text)}: expected "Name: value"`);
+  }
+  return [name.toLowerCase(), value];
+}
+
+/** An HTTP method token, upper-cased. */
+export function parseMethod(text: string): string {
+  if (!TOKEN.test(text)) throw new UsageError(`invalid method ${JSON.stringify(text)}`);
+  return text.toUpperCase();
+}
+
+/** curl's `host:port:addr` (addr may be `[v6]`) -> ["host:port", addr]. */
+export function parseResolve(text: string): [string, string] {
+  const m = /^([^:\s]+):(\d{1,5}):\[?([0-9A-Fa-f:.]+)\]?$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535) || !isIP(m[3]!)) {
+    throw new UsageError(`invalid --resolve ${JSON.stringify(text)}: expected host:port:address (e.g. example.com:443:127.0.0.1)`);
+  }
+  return [`${m[1]!.toLowerCase()}:${port}`, m[3]!];
 }

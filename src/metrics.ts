@@ -1,0 +1,237 @@
+/**
+ * Aggregation of a run: counters, status and error counts, latency histograms, per-host stats.
+ * `recordAttempt` and `write` are on the hot path (tens of thousands of calls per second): they
+ * only bump counters, do Map lookups and record into preallocated histograms, never allocate per call.
+ * Reading (`latencyUs`, `hosts`, `snapshot`) is for the report and live stats, and may allocate.
+ */
+import * as hdr from 'hdr-histogram-js';
+import { systemClock, type Clock } from './clock.js';
+import type { Result, ResultSink } from './result.js';
+
+/** Latencies above this (one hour) are recorded as this; a fixed range keeps the histograms preallocated. */
+const MAX_LATENCY_US = 3_600_000_000;
+
+/** Latency summary in microseconds, of the attempts that got a response. */
+export interface LatencyStatsUs {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** Cheap live numbers for the progress line and the control port; latencies null until a response came. */
+export interface MetricsSnapshot {
+  done: number;
+  ok: number;
+  failed: number;
+  invalid: number;
+  attempts: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** A histogram plus exact count, min, max and sum (the histogram's own are bucket-rounded). */
+class LatencyRecorder {
+  readonly #hist: hdr.Histogram;
+  count = 0;
+  minUs = Infinity;
+  maxUs = 0;
+  sumUs = 0;
+
+  constructor(digits: 2 | 3, bitBucketSize: hdr.BitBucketSize) {
+    this.#hist = hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: MAX_LATENCY_US,
+      numberOfSignificantValueDigits: digits,
+      bitBucketSize,
+      autoResize: false,
+      useWebAssembly: false,
+    });
+  }
+
+  record(latencyMs: number): void {
+    const us = Math.min(MAX_LATENCY_US, Math.max(0, Math.round(latencyMs * 1000)));
+    this.#hist.recordValue(us);
+    this.count++;
+    this.sumUs += us;
+    if (us < this.minUs) this.minUs = us;
+    if (us > this.maxUs) this.maxUs = us;
+  }
+
+  /** Percentile in µs, clamped to the exact min and max so that p50 <= ... <= p999 <= max always holds. */
+  percentileUs(p: number): number | null {
+    if (this.count === 0) return null;
+    return Math.min(this.maxUs, Math.max(this.minUs, this.#hist.getValueAtPercentile(p)));
+  }
+}
+
+/** Per-host aggregate. Requests are attempts; ok and failed are URLs (final results). */
+export class HostStats {
+  requests = 0;
+  ok = 0;
+  failed = 0;
+  /** Clock times (ms) of the first and last recorded attempt; NaN until one is recorded. */
+  firstAttemptMs = NaN;
+  lastAttemptMs = NaN;
+  /** Created on the first response: many hosts never get one, and each histogram costs memory. */
+  #latency: LatencyRecorder | null = null;
+
+  constructor(readonly host: string) {}
+
+  recordLatency(latencyMs: number): void {
+    (this.#latency ??= new LatencyRecorder(2, 'packed')).record(latencyMs);
+  }
+
+  /** Percentile of this host's response latencies in µs (2 significant digits), null when none. */
+  percentileUs(p: number): number | null {
+    return this.#latency?.percentileUs(p) ?? null;
+  }
+}
+
+/** Aggregates one run. `now` must be the same clock the runner uses (per-host rates come from it). */
+export class Metrics implements ResultSink {
+  readonly #clock: Pick<Clock, 'now'>;
+  readonly #latency = new LatencyRecorder(3, 32);
+  readonly #hosts = new Map<string, HostStats>();
+  readonly #status = new Map<number, number>();
+  readonly #attemptStatus = new Map<number, number>();
+  readonly #errors = new Map<string, number>();
+  #total = 0;
+  #ok = 0;
+  #failed = 0;
+  #invalid = 0;
+  #attempts = 0;
+  #retries = 0;
+  #bytes = 0;
+
+  constructor(options: { clock?: Pick<Clock, 'now'> } = {}) {
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** One HTTP attempt finished. `latencyMs` null when no response came (it then stays out of the histograms). */
+  recordAttempt(host: string, latencyMs: number | null, status: number | null): void {
+    const now = this.#clock.now();
+    const h = this.#host(host);
+    if (h.requests === 0) h.firstAttemptMs = now;
+    h.requests++;
+    h.lastAttemptMs = now;
+    this.#attempts++;
+    if (status !== null) this.#attemptStatus.set(status, (this.#attemptStatus.get(status) ?? 0) + 1);
+    if (latencyMs !== null) {
+      this.#latency.record(latencyMs);
+      h.recordLatency(latencyMs);
+    }
+  }
+
+  /** One final result per input line. Invalid URLs count as invalid, never as failed. */
+  write(r: Result): void {
+    this.#total++;
+    this.#bytes += r.bytes;
+    // Retries come from the results, not from recordAttempt, so they never go negative mid-run.
+    if (r.attempts > 1) this.#retries += r.attempts - 1;
+    if (r.status !== null) this.#status.set(r.status, (this.#status.get(r.status) ?? 0) + 1);
+    if (r.error !== null) this.#errors.set(r.error, (this.#errors.get(r.error) ?? 0) + 1);
+    if (r.error === 'invalid_url') {
+      this.#invalid++;
+      return;
+    }
+    const h = this.#host(r.host);
+    if (r.ok) {
+      this.#ok++;
+      h.ok++;
+    } else {
+      this.#failed++;
+      h.failed++;
+    }
+  }
+
+  #host(host: string): HostStats {
+    let h = this.#hosts.get(host);
+    if (h === undefined) {
+      h = new HostStats(host);
+      this.#hosts.set(host, h);
+    }
+    return h;
+  }
+
+  /** Results written (input lines done). */
+  get total(): number {
+    return this.#total;
+  }
+  get ok(): number {
+    return this.#ok;
+  }
+  get failed(): number {
+    return this.#failed;
+  }
+  get invalid(): number {
+    return this.#invalid;
+  }
+  /** HTTP attempts recorded, including retries. */
+  get attempts(): number {
+    return this.#attempts;
+  }
+  /** Sum over results of (attempts - 1): attempts minus URLs that made at least one. */
+  get retries(): number {
+    return this.#retries;
+  }
+  /** Body bytes of the final attempts. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Final status of each URL, by code. */
+  statusCounts(): ReadonlyMap<number, number> {
+    return this.#status;
+  }
+  /** Status of every attempt that got a response, by code (shows the 429s and 503s that were retried). */
+  attemptStatusCounts(): ReadonlyMap<number, number> {
+    return this.#attemptStatus;
+  }
+  /** Final error of each URL, by code. */
+  errorCounts(): ReadonlyMap<string, number> {
+    return this.#errors;
+  }
+  /** Per-host stats, in first-seen order. */
+  hosts(): Iterable<HostStats> {
+    return this.#hosts.values();
+  }
+
+  /** Latency of all attempts that got a response, in µs (3 significant digits); null when there were none. */
+  latencyUs(): LatencyStatsUs | null {
+    const l = this.#latency;
+    if (l.count === 0) return null;
+    const at = (p: number): number => l.percentileUs(p) ?? 0;
+    return {
+      count: l.count,
+      min: l.minUs,
+      mean: l.sumUs / l.count,
+      p50: at(50),
+      p90: at(90),
+      p95: at(95),
+      p99: at(99),
+      p999: at(99.9),
+      max: l.maxUs,
+    };
+  }
+
+  /** Live numbers; two percentile scans of the global histogram, fine at a few calls per second. */
+  snapshot(): MetricsSnapshot {
+    const p50 = this.#latency.percentileUs(50);
+    const p99 = this.#latency.percentileUs(99);
+    return {
+      done: this.#total,
+      ok: this.#ok,
+      failed: this.#failed,
+      invalid: this.#invalid,
+      attempts: this.#attempts,
+      p50Ms: p50 === null ? null : p50 / 1000,
+      p99Ms: p99 === null ? null : p99 / 1000,
+    };
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The run: reads URL lines, feeds the scheduler, runs attempts, decides retries, and writes exactly
+ * one result per URL line to the sinks. Stopping is one path for everything (end of input, SIGINT,
+ * SHUTDOWN, a closed output): stop intake, cancel what waits, let in-flight attempts finish for up
+ * to the grace period, then cancel them too.
+ */
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Clock } from './clock.js';
+import type { FetchControl } from './control/fetch-control.js';
+import { fetchAttempt, type AttemptResult, type Cancel, type RequestSpec } from './fetch.js';
+import type { ErrorCode, Result, ResultSink } from './result.js';
+import { decideRetry, type RetryPolicy } from './retry.js';
+import { Scheduler, type SchedulerOptions } from './scheduler.js';
+import { readLines } from './source.js';
+import { parseTarget, type Target } from './target.js';
+
+/** What the runner needs from the metrics besides the results. */
+export interface AttemptRecorder {
+  /** Every attempt; latency only when a response came. */
+  recordAttempt(host: string, latencyMs: number | null, status: number | null): void;
+}
+
+export interface RunnerOptions {
+  input: Readable;
+  scheduler: Omit<SchedulerOptions, 'clock'>;
+  retry: RetryPolicy;
+  request: RequestSpec;
+  /** How long in-flight attempts may finish after a stop. */
+  graceMs: number;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  /** Wall-clock epoch ms, for Retry-After dates. */
+  wallNow: () => number;
+  random: () => number;
+  sinks: ResultSink[];
+  attempts: AttemptRecorder;
+  /** A gate on starting work (output backpressure). */
+  canStart?: () => boolean;
+}
+
+export type StopReason = 'interrupt' | 'shutdown' | 'output_closed';
+
+export interface RunSummary {
+  /** URL lines read (= results written). */
+  total: number;
+  durationMs: number;
+  /** Why the run stopped early, or null when the input was finished. */
+  stopped: StopReason | null;
+}
+
+/** A URL on its way through the pipeline. */
+interface Job extends Target {
+  attempts: number;
+  firstStartMs: number;
+  /** When it last became ready to start (queued, or its backoff began). */
+  readyAtMs: number;
+  waitMs: number;
+  attemptStartMs: number;
+  cancel: Cancel | null;
+}
+
+export class Runner implements FetchControl {
+  readonly #o: RunnerOptions;
+  readonly #clock: Clock;
+  readonly scheduler: Scheduler<Job>;
+  readonly #inFlight = new Set<Job>();
+  readonly #startedAt: number;
+  #read = 0;
+  #finished = 0;
+  #ok = 0;
+  #inputDone = false;
+  #stopped: StopReason | null = null;
+  #resolve!: (s: RunSummary) => void;
+  readonly #done: Promise<RunSummary>;
+  #graceTimer: (() => void) | null = null;
+  readonly #startsPerSec = new StartCounter();
+
+  constructor(options: RunnerOptions) {
+    this.#o = options;
+    this.#clock = options.clock;
+    this.#startedAt = this.#clock.now();
+    this.scheduler = new Scheduler<Job>({ ...options.scheduler, clock: options.clock }, (job) => this.#start(job));
+    if (options.canStart) this.scheduler.canStart = options.canStart;
+    this.#done = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  /** Runs to the end of the input or a stop; resolves once every line read has its result. */
+  run(): Promise<RunSummary> {
+    this.#feed().catch(() => this.#endOfInput()); // a failing input stream ends intake, never the run
+    return this.#done;
+  }
+
+  get stopReason(): StopReason | null {
+    return this.#stopped;
+  }
+
+  /** The one stop path. Idempotent: the first reason wins. */
+  stop(reason: StopReason): void {
+    if (this.#stopped) return;
+    this.#stopped = reason;
+    this.#o.input.destroy(); // unblocks a reader waiting for stdin
+    const now = this.#clock.now();
+    for (const job of this.scheduler.stop()) this.#finish(job, cancelled(), now, true);
+    const grace = reason === 'output_closed' ? 0 : this.#o.graceMs;
+    this.#graceTimer = this.#clock.setTimer(() => {
+      for (const job of [...this.#inFlight]) job.cancel?.();
+    }, grace);
+    this.#checkDone();
+  }
+
+  async #feed(): Promise<void> {
+    for await (const batch of readLines(this.#o.input)) {
+      for (const src of batch) {
+        if (this.#stopped) return this.#endOfInput();
+        this.#read++;
+        const target = parseTarget(src);
+        const now = this.#clock.now();
+        if (!target) {
+          this.#emit({ line: src.line, url: src.text, host: '', status: null, ok: false, bytes: 0, attempts: 0, ms: 0, wait_ms: 0, error: 'invalid_url' });
+          continue;
+        }
+        const job: Job = { ...target, attempts: 0, firstStartMs: now, readyAtMs: now, waitMs: 0, attemptStartMs: 0, cancel: null };
+        const room = this.scheduler.waitForRoom();
+        if (room) await room;
+        if (this.#stopped) {
+          this.#finish(job, cancelled(), this.#clock.now(), true);
+          return this.#endOfInput();
+        }
+        job.readyAtMs = this.#clock.now();
+        this.scheduler.submit(job);
+      }
+    }
+    this.#endOfInput();
+  }
+
+  #endOfInput(): void {
+    this.#inputDone = true;
+    this.#checkDone();
+  }
+
+  #start(job: Job): void {
+    const now = this.#clock.now();
+    job.waitMs += now - job.readyAtMs;
+    if (job.attempts === 0) job.firstStartMs = now;
+    job.attempts++;
+    job.attemptStartMs = now;
+    this.#inFlight.add(job);
+    this.#startsPerSec.add(now);
+    job.cancel = fetchAttempt(this.#o.dispatcher, job, this.#o.request, this.#clock, (r) => this.#attemptEnded(job, r));
+  }
+
+  #attemptEnded(job: Job, r: AttemptResult): void {
+    const now = this.#clock.now();
+    job.cancel = null;
+    this.#inFlight.delete(job);
+    this.#o.attempts.recordAttempt(job.host, r.status !== null ? now - job.attemptStartMs : null, r.status);
+    const decision = decideRetry(this.#o.retry, job.attempts, r, this.#o.wallNow(), this.#o.random);
+    if (decision.pauseHostMs > 0) this.scheduler.pauseHost(job.host, now + decision.pauseHostMs);
+    if (decision.retry && !this.#stopped) {
+      job.readyAtMs = now;
+      this.scheduler.retryAfter(job, decision.delayMs);
+    } else {
+      this.#finish(job, r, now);
+    }
+    this.scheduler.release(job.host);
+  }
+
+  /** Writes the job's result. `waiting`: it was queued or in backoff, not in flight, until now. */
+  #finish(job: Job, r: AttemptResult, now: number, waiting = false): void {
+    const ok = r.error === null && r.status !== null && r.status >= 200 && r.status < 400;
+    const ms = job.attempts > 0 ? now - job.firstStartMs : 0;
+    const waitMs = waiting ? job.waitMs + (now - job.readyAtMs) : job.waitMs;
+    this.#emit({ line: job.line, url: job.url, host: job.host, status: r.status, ok, bytes: r.bytes, attempts: job.attempts, ms, wait_ms: waitMs, error: r.error });
+  }
+
+  #emit(result: Result): void {
+    this.#finished++;
+    if (result.ok) this.#ok++;
+    for (const sink of this.#o.sinks) sink.write(result);
+    this.#checkDone();
+  }
+
+  #checkDone(): void {
+    if (!this.#inputDone || this.#finished < this.#read) return;
+    this.#graceTimer?.();
+    this.#graceTimer = null;
+    this.#resolve({ total: this.#read, durationMs: this.#clock.now() - this.#startedAt, stopped: this.#stopped });
+  }
+
+  // --- FetchControl (the control port) ---
+
+  stats(): Record<string, unknown> {
+    const now = this.#clock.now();
+    const s = this.scheduler;
+    return {
+      elapsed_s: round((now - this.#startedAt) / 1000),
+      read: this.#read,
+      done: this.#finished,
+      ok: this.#ok,
+      failed: this.#finished - this.#ok,
+      in_flight: s.inFlight,
+      queued: s.queued,
+      retries_waiting: s.retryWaiting,
+      paused: s.paused,
+      rps: round(this.#startsPerSec.rate(now)),
+      hosts: s.hosts(10),
+    };
+  }
+  pause(): void {
+    this.scheduler.pause();
+  }
+  resume(): void {
+    this.scheduler.resume();
+  }
+  setRate(perSec: number, host?: string): void {
+    this.scheduler.setRate(perSec, host);
+  }
+  setConcurrency(n: number, host?: string): void {
+    this.scheduler.setConcurrency(n, host);
+  }
+  shutdown(): void {
+    this.stop('shutdown');
+  }
+}
+
+function cancelled(): AttemptResult {
+  return { status: null, bytes: 0, error: 'cancelled' as ErrorCode, retryAfter: null };
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+/** Starts over the last few whole seconds, for a live rate that needs no timer. */
+class StartCounter {
+  #counts = new Array<number>(6).fill(0);
+  #second = 0;
+  add(nowMs: number): void {
+    this.#advance(Math.floor(nowMs / 1000));
+    this.#counts[this.#second % 6]!++;
+  }
+  /** Starts per second over the last five complete seconds. */
+  rate(nowMs: number): number {
+    this.#advance(Math.floor(nowMs / 1000));
+    let sum = 0;
+    for (let i = 1; i <= 5; i++) sum += this.#counts[(this.#second - i + 6) % 6]!;
+    return sum / 5;
+  }
+  #advance(second: number): void {
+    if (second - this.#second >= 6) this.#counts.fill(0);
+    else for (let s = this.#second + 1; s <= second; s++) this.#counts[s % 6] = 0;
+    if (second > this.#second) this.#second = second;
+  }
+}
