@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { processIo, UsageError, type Io } from './io.js';
 import { VERSION } from './version.js';
+import { demoCommand } from './commands/demo.js';
 import { fetchCommand } from './commands/fetch.js';
 import { serveCommand } from './commands/serve.js';
 
@@ -17,18 +18,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const done = (code: number): void => {
     exitCode = code;
   };
+  // Usage errors from commander become one line: "ratelimmq: <what> (hint)".
+  const output = {
+    writeOut: (s: string) => io.stdout.write(s),
+    writeErr: (s: string) => io.stderr.write(s),
+    outputError: (s: string, write: (s: string) => void) =>
+      write(`ratelimmq: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
+  };
   const program = new Command('ratelimmq')
     .description('Fetch many URLs fast and politely: global and per-host concurrency and rate limits, retries, NDJSON results, latency report.')
-    .version(VERSION, '-V, --version')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-    })
-    .showHelpAfterError('(run with --help for usage)');
+    .version(VERSION, '-V, --version');
   program.addCommand(fetchCommand(io, done));
   program.addCommand(serveCommand(io, done));
-  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  program.addCommand(demoCommand(io, done));
+  for (const cmd of [program, ...program.commands]) cmd.exitOverride().configureOutput(output);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

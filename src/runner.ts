@@ -214,10 +214,10 @@ export class Runner implements FetchControl {
     this.scheduler.resume();
   }
   setRate(perSec: number, host?: string): void {
-    this.scheduler.setRate(perSec, host);
+    this.scheduler.setRate(perSec, host === undefined ? undefined : hostKey(host));
   }
   setConcurrency(n: number, host?: string): void {
-    this.scheduler.setConcurrency(n, host);
+    this.scheduler.setConcurrency(n, host === undefined ? undefined : hostKey(host));
   }
   shutdown(): void {
     this.stop('shutdown');
@@ -226,6 +226,14 @@ export class Runner implements FetchControl {
 
 function cancelled(): AttemptResult {
   return { status: null, bytes: 0, error: 'cancelled' as ErrorCode, retryAfter: null };
+}
+
+/** Limits are per hostname: `Host:8080` and `[::1]:80` name the lanes `host` and `[::1]`. */
+function hostKey(host: string): string {
+  const h = host.toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1) || h;
+  const colon = h.indexOf(':');
+  return colon === -1 ? h : h.slice(0, colon);
 }
 
 function round(n: number): number {
