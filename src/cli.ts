@@ -64,6 +64,8 @@ export function run(): void {
     (code) => {
       settled = true;
       process.exitCode = code;
+      // Everything was flushed and closed; if some stray handle still holds the loop, do not hang.
+      setTimeout(() => process.exit(code), 2000).unref();
     },
     (err: unknown) => {
       settled = true;

@@ -9,7 +9,7 @@ export interface Clock {
   setTimer(fn: () => void, ms: number): () => void;
 }
 
-/** The real clock: performance.now() and unref'd timers (a pending timer never keeps the process alive on its own). */
+/** The real clock: performance.now() and setTimeout. */
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimer(fn, ms) {
