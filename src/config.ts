@@ -50,6 +50,10 @@ export interface FetchConfig {
   resolve: Map<string, string>;
   /** null = stdout. */
   output: string | null;
+  /** Append completed results here (--journal); null = no journal. */
+  journal: string | null;
+  /** Skip input lines completed in this journal (--resume); null = fetch everything. */
+  resume: string | null;
   results: boolean;
   report: ReportFormat;
   reportFile: string | null;
@@ -113,6 +117,8 @@ export function resolveFetchConfig(source: string | undefined, o: RawFetchOption
     http2: o.http2 === true,
     resolve: new Map(list(o.resolve).map(parseResolve)),
     output: str(o.output) ?? null,
+    journal: str(o.journal) ?? null,
+    resume: str(o.resume) ?? null,
     results: o.results !== false,
     report,
     reportFile: str(o.reportFile) ?? null,

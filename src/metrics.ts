@@ -11,6 +11,9 @@ import type { Result, ResultSink } from './result.js';
 /** Latencies above this (one hour) are recorded as this; a fixed range keeps the histograms preallocated. */
 const MAX_LATENCY_US = 3_600_000_000;
 
+/** A start later than this after its intended time counts as late (below it is timer granularity). */
+export const LATE_START_MS = 1;
+
 /** Latency summary in microseconds, of the attempts that got a response. */
 export interface LatencyStatsUs {
   count: number;
@@ -63,6 +66,22 @@ class LatencyRecorder {
     if (us > this.maxUs) this.maxUs = us;
   }
 
+  /** Forgets everything (for per-interval snapshots). */
+  reset(): void {
+    this.#hist.reset();
+    this.count = 0;
+    this.minUs = Infinity;
+    this.maxUs = 0;
+    this.sumUs = 0;
+  }
+
+  /** Summary in µs; null when empty. */
+  summary(): LatencyStatsUs | null {
+    if (this.count === 0) return null;
+    const at = (p: number): number => this.percentileUs(p) ?? 0;
+    return { count: this.count, min: this.minUs, mean: this.sumUs / this.count, p50: at(50), p90: at(90), p95: at(95), p99: at(99), p999: at(99.9), max: this.maxUs };
+  }
+
   /** Percentile in µs, clamped to the exact min and max so that p50 <= ... <= p999 <= max always holds. */
   percentileUs(p: number): number | null {
     if (this.count === 0) return null;
@@ -97,6 +116,18 @@ export class HostStats {
 export class Metrics implements ResultSink {
   readonly #clock: Pick<Clock, 'now'>;
   readonly #latency = new LatencyRecorder(3, 32);
+  /** Latency from the intended (scheduled) start: corrected for coordinated omission. */
+  readonly #corrected = new LatencyRecorder(3, 32);
+  /** Latency since the last `takeInterval`, for --snapshot-every. */
+  readonly #interval = new LatencyRecorder(3, 32);
+  #intervalErrors = 0;
+  #intervalAttempts = 0;
+  #starts = 0;
+  #firstStartMs = NaN;
+  #lastStartMs = NaN;
+  #lateStarts = 0;
+  #lateSumMs = 0;
+  #lateMaxMs = 0;
   readonly #hosts = new Map<string, HostStats>();
   readonly #status = new Map<number, number>();
   readonly #attemptStatus = new Map<number, number>();
@@ -113,9 +144,29 @@ export class Metrics implements ResultSink {
     this.#clock = options.clock ?? systemClock;
   }
 
-  /** One HTTP attempt finished. `latencyMs` null when no response came (it then stays out of the histograms). */
-  recordAttempt(host: string, latencyMs: number | null, status: number | null): void {
+  /**
+   * An attempt started `lateMs` after its intended start (0 when on time). Starts later than
+   * LATE_START_MS count as late: below that is timer granularity, not a stall.
+   */
+  recordStart(nowMs: number, lateMs: number): void {
+    if (this.#starts === 0) this.#firstStartMs = nowMs;
+    this.#starts++;
+    this.#lastStartMs = nowMs;
+    if (lateMs > LATE_START_MS) {
+      this.#lateStarts++;
+      this.#lateSumMs += lateMs;
+      if (lateMs > this.#lateMaxMs) this.#lateMaxMs = lateMs;
+    }
+  }
+
+  /**
+   * One HTTP attempt finished. `latencyMs` null when no response came (it then stays out of the
+   * histograms); `correctedMs` is the latency from the intended start (defaults to `latencyMs`).
+   */
+  recordAttempt(host: string, latencyMs: number | null, status: number | null, correctedMs?: number): void {
     const now = this.#clock.now();
+    this.#intervalAttempts++;
+    if (latencyMs === null || (status !== null && status >= 500)) this.#intervalErrors++;
     const h = this.#host(host);
     if (h.requests === 0) h.firstAttemptMs = now;
     h.requests++;
@@ -124,6 +175,8 @@ export class Metrics implements ResultSink {
     if (status !== null) this.#attemptStatus.set(status, (this.#attemptStatus.get(status) ?? 0) + 1);
     if (latencyMs !== null) {
       this.#latency.record(latencyMs);
+      this.#corrected.record(correctedMs ?? latencyMs);
+      this.#interval.record(latencyMs);
       h.recordLatency(latencyMs);
     }
   }
@@ -204,20 +257,33 @@ export class Metrics implements ResultSink {
 
   /** Latency of all attempts that got a response, in µs (3 significant digits); null when there were none. */
   latencyUs(): LatencyStatsUs | null {
-    const l = this.#latency;
-    if (l.count === 0) return null;
-    const at = (p: number): number => l.percentileUs(p) ?? 0;
+    return this.#latency.summary();
+  }
+
+  /** The same from each attempt's intended start (equal to latencyUs when no rate is set). */
+  correctedLatencyUs(): LatencyStatsUs | null {
+    return this.#corrected.summary();
+  }
+
+  /** Starts: how many, how many late (and by how much), and the achieved start rate. */
+  starts(): { count: number; late: number; lateMeanMs: number; lateMaxMs: number; ratePerSec: number | null } {
+    const spanS = (this.#lastStartMs - this.#firstStartMs) / 1000;
     return {
-      count: l.count,
-      min: l.minUs,
-      mean: l.sumUs / l.count,
-      p50: at(50),
-      p90: at(90),
-      p95: at(95),
-      p99: at(99),
-      p999: at(99.9),
-      max: l.maxUs,
+      count: this.#starts,
+      late: this.#lateStarts,
+      lateMeanMs: this.#lateStarts > 0 ? this.#lateSumMs / this.#lateStarts : 0,
+      lateMaxMs: this.#lateMaxMs,
+      ratePerSec: this.#starts > 1 && spanS > 0 ? (this.#starts - 1) / spanS : null,
     };
+  }
+
+  /** Latency, attempts and errors since the last call (then reset): one --snapshot-every line. */
+  takeInterval(): { attempts: number; errors: number; latency: LatencyStatsUs | null } {
+    const out = { attempts: this.#intervalAttempts, errors: this.#intervalErrors, latency: this.#interval.summary() };
+    this.#interval.reset();
+    this.#intervalAttempts = 0;
+    this.#intervalErrors = 0;
+    return out;
   }
 
   /** Live numbers; two percentile scans of the global histogram, fine at a few calls per second. */

@@ -142,10 +142,9 @@ export class HostQueue<T, S> {
       if (this.#cursor >= ring.length) this.#cursor = 0;
       const lane = ring[this.#cursor]!;
       if (lane.items.length === 0) {
-        // Drop empty lanes from the ring lazily: swap with the last one.
+        // Drop empty lanes lazily, keeping the ring's order so that no lane is offered twice in a pass.
         lane.active = false;
-        ring[this.#cursor] = ring[ring.length - 1]!;
-        ring.pop();
+        ring.splice(this.#cursor, 1);
         continue;
       }
       seen++;

@@ -2,7 +2,7 @@
  * The end-of-run report: `buildReport` turns Metrics into a plain JSON-able object (the public
  * contract of `--report json`), `formatReportText` renders it for humans. Both are pure.
  */
-import type { HostStats, Metrics } from './metrics.js';
+import type { HostStats, LatencyStatsUs, Metrics } from './metrics.js';
 
 /**
  * Latency in ms (rounded to 0.01) of every attempt that got a response, from an HdrHistogram
@@ -61,11 +61,41 @@ export interface Report {
   attempt_status: Record<string, number>;
   /** Final error of each URL that had one, by code, most frequent first. */
   errors: Record<string, number>;
+  /**
+   * Latency from each attempt's intended start under the rate schedule: a stalled client or
+   * server shows here instead of being hidden (coordinated omission). Equal to latency_ms without a rate.
+   */
+  latency_corrected_ms: LatencyReport;
+  /** The rate schedule: configured and achieved start rates, and starts later than intended. */
+  schedule: ScheduleReport;
+  /** Things the user should know, e.g. a configured rate that was not achieved and why. */
+  warnings: string[];
   /** Every host, keyed by host name, most requests first. */
   hosts: Record<string, HostReport>;
 }
 
+export interface ScheduleReport {
+  rate_per_s: number | null;
+  per_host_rate_per_s: number | null;
+  /** Starts per second between the first and last start. */
+  achieved_per_s: number | null;
+  starts: number;
+  /** Starts more than 1 ms after their intended time, and by how much. */
+  late_starts: number;
+  late_mean_ms: number;
+  late_max_ms: number;
+}
+
+/** The limits the run was given, for the schedule section and its warnings. */
+export interface RunLimits {
+  ratePerSec: number;
+  perHostRatePerSec: number;
+  concurrency: number;
+  perHost: number;
+}
+
 export interface BuildReportOptions {
+  limits?: RunLimits;
   /** Wall time of the run in seconds; rates are 0 when it is not positive. */
   durationS: number;
   startedAt?: Date;
@@ -78,7 +108,7 @@ const perSecond = (n: number, s: number): number => (s > 0 ? round2(n / s) : 0);
 /** Snapshot of the metrics as a report. Call after the last result was written. */
 export function buildReport(metrics: Metrics, options: BuildReportOptions): Report {
   const d = options.durationS;
-  return {
+  const report: Report = {
     started_at: options.startedAt ? options.startedAt.toISOString() : null,
     total: metrics.total,
     ok: metrics.ok,
@@ -90,7 +120,10 @@ export function buildReport(metrics: Metrics, options: BuildReportOptions): Repo
     rps: perSecond(metrics.attempts, d),
     urls_per_s: perSecond(metrics.total, d),
     bytes: metrics.bytes,
-    latency_ms: latencyReport(metrics),
+    latency_ms: latencyReport(metrics.latencyUs()),
+    latency_corrected_ms: latencyReport(metrics.correctedLatencyUs()),
+    schedule: scheduleReport(metrics, options.limits),
+    warnings: [],
     status: countsObject([...metrics.statusCounts()].sort((a, b) => a[0] - b[0])),
     attempt_status: countsObject([...metrics.attemptStatusCounts()].sort((a, b) => a[0] - b[0])),
     errors: countsObject([...metrics.errorCounts()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
@@ -101,10 +134,11 @@ export function buildReport(metrics: Metrics, options: BuildReportOptions): Repo
         .map((h) => [h.host, h]),
     ),
   };
+  report.warnings = rateWarnings(report, options.limits);
+  return report;
 }
 
-function latencyReport(metrics: Metrics): LatencyReport {
-  const l = metrics.latencyUs();
+function latencyReport(l: LatencyStatsUs | null): LatencyReport {
   return {
     count: l?.count ?? 0,
     min: usToMs(l?.min ?? null),
@@ -138,123 +172,42 @@ function countsObject(entries: Array<[string | number, number]>): Record<string,
   return out;
 }
 
-// ---- text ----
 
-export interface TextOptions {
-  /** ANSI colors; false gives plain text (NO_COLOR, not a TTY). */
-  color: boolean;
-  /** Hosts shown in the table, most requests first; the JSON report holds them all. */
-  maxHosts?: number;
+const finiteOrNull = (n: number | undefined): number | null => (n !== undefined && Number.isFinite(n) ? round2(n) : null);
+
+function scheduleReport(metrics: Metrics, limits: RunLimits | undefined): ScheduleReport {
+  const s = metrics.starts();
+  return {
+    rate_per_s: finiteOrNull(limits?.ratePerSec),
+    per_host_rate_per_s: finiteOrNull(limits?.perHostRatePerSec),
+    achieved_per_s: s.ratePerSec === null ? null : round2(s.ratePerSec),
+    starts: s.count,
+    late_starts: s.late,
+    late_mean_ms: round2(s.lateMeanMs),
+    late_max_ms: round2(s.lateMaxMs),
+  };
 }
 
-const LABEL_WIDTH = 12;
-const HOST_WIDTH_MAX = 40;
-const LATENCY_COLUMNS = [
-  ['min', 'min'],
-  ['mean', 'mean'],
-  ['p50', 'p50'],
-  ['p90', 'p90'],
-  ['p95', 'p95'],
-  ['p99', 'p99'],
-  ['p99.9', 'p999'],
-  ['max', 'max'],
-] as const;
-
-type Paint = (style: 'label' | 'good' | 'warn' | 'bad' | 'dim', text: string) => string;
-const ANSI = { label: '1', good: '32', warn: '33', bad: '31', dim: '2' } as const;
-
-/** The report as an aligned block of text, ending with a newline; for stderr. */
-export function formatReportText(report: Report, options: TextOptions): string {
-  const paint: Paint = options.color ? (style, text) => `\x1b[${ANSI[style]}m${text}\x1b[0m` : (_style, text) => text;
-  const line = (label: string, body: string): string => `${paint('label', label.padEnd(LABEL_WIDTH))}${body}`.trimEnd();
-  const r = report;
-  const failed = r.failed > 0 ? paint('bad', `${r.failed} failed`) : `${r.failed} failed`;
-  const invalid = r.invalid > 0 ? paint('warn', `${r.invalid} invalid`) : `${r.invalid} invalid`;
-  const lines = [
-    line('Requests', `${r.total} URLs: ${r.ok} ok, ${failed}, ${invalid}; ${r.attempts} attempts, ${r.retries} retries`),
-    line('Duration', formatSeconds(r.duration_s)),
-    line('Throughput', `${r.rps.toFixed(2)} req/s, ${r.urls_per_s.toFixed(2)} URLs/s, ${formatBytes(r.duration_s > 0 ? r.bytes / r.duration_s : 0)}/s (${formatBytes(r.bytes)} read)`),
-    ...latencyLines(r.latency_ms, line, paint),
-    line('Status', formatStatusCounts(r.status, paint)),
-  ];
-  if (r.retries > 0) lines.push(line('Attempts', formatStatusCounts(r.attempt_status, paint)));
-  const errors = Object.entries(r.errors).map(([code, n]) => `${paint('bad', code)}: ${n}`);
-  lines.push(line('Errors', errors.length > 0 ? errors.join('   ') : 'none'));
-  lines.push(...hostLines(Object.values(r.hosts), options.maxHosts ?? 20, line, paint));
-  return lines.join('\n') + '\n';
-}
-
-function latencyLines(l: LatencyReport, line: (label: string, body: string) => string, paint: Paint): string[] {
-  if (l.count === 0) return [line('Latency', 'no responses')];
-  const cells = LATENCY_COLUMNS.map(([title, key]) => {
-    const value = formatMs(l[key]);
-    return { title, value, width: Math.max(title.length, value.length) };
-  });
-  const header = cells.map((c) => c.title.padStart(c.width)).join('  ');
-  const values = cells.map((c) => c.value.padStart(c.width)).join('  ');
-  return [line('Latency', `${header}  ${paint('dim', `ms, ${l.count} responses`)}`), line('', values)];
-}
-
-function hostLines(hosts: HostReport[], maxHosts: number, line: (label: string, body: string) => string, paint: Paint): string[] {
-  if (hosts.length === 0) return [];
-  const shown = hosts.slice(0, Math.max(0, maxHosts));
-  const title = shown.length < hosts.length ? `top ${shown.length} of ${hosts.length} by requests` : `${hosts.length} by requests`;
-  const rows = shown.map((h) => [
-    truncate(h.host, HOST_WIDTH_MAX),
-    String(h.requests),
-    String(h.ok),
-    String(h.failed),
-    formatMs(h.p50),
-    formatMs(h.p99),
-    h.rps === null ? '-' : h.rps.toFixed(2),
-  ]);
-  const header = ['host', 'requests', 'ok', 'failed', 'p50 ms', 'p99 ms', 'rps'];
-  const widths = header.map((t, i) => Math.max(t.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const render = (cells: string[], styleFailed: boolean): string =>
-    '  ' +
-    cells
-      .map((c, i) => {
-        const padded = i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0);
-        return styleFailed && i === 3 && c !== '0' ? paint('bad', padded) : padded;
-      })
-      .join('  ')
-      .trimEnd();
-  const out = [line('Hosts', title), paint('dim', render(header, false)), ...rows.map((row) => render(row, true))];
-  if (shown.length < hosts.length) out.push(`  ... and ${hosts.length - shown.length} more hosts (all are in the JSON report)`);
-  return out;
-}
-
-function formatStatusCounts(counts: Record<string, number>, paint: Paint): string {
-  const parts = Object.entries(counts).map(([code, n]) => {
-    const c = Number(code);
-    const style = c < 400 ? 'good' : c < 500 ? 'warn' : 'bad';
-    return `${paint(style, code)}: ${n}`;
-  });
-  return parts.length > 0 ? parts.join('   ') : 'none';
-}
-
-/** Milliseconds with two decimals; '-' for no data. */
-export function formatMs(ms: number | null): string {
-  return ms === null ? '-' : ms.toFixed(2);
-}
-
-/** `0.123s`, `12.35s`. */
-export function formatSeconds(s: number): string {
-  return `${s < 1 ? s.toFixed(3) : s.toFixed(2)}s`;
-}
-
-/** Binary units with one decimal: `512 B`, `1.5 KiB`, `3.2 MiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let n = bytes;
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
+/**
+ * A configured global rate that the run missed by more than 3%, with the likely cause, found with
+ * Little's law (in flight = rate x latency): the limit that cannot carry the rate at the measured
+ * mean latency; if none, the client or the server could not keep up.
+ */
+export function rateWarnings(r: Report, limits: RunLimits | undefined): string[] {
+  const target = r.schedule.rate_per_s;
+  const achieved = r.schedule.achieved_per_s;
+  if (!limits || target === null || achieved === null || r.schedule.starts < 20 || achieved >= target * 0.97) return [];
+  const missed = `configured rate ${target}/s not achieved (${achieved}/s)`;
+  const latencyS = (r.latency_ms.mean ?? 0) / 1000;
+  const hosts = Object.keys(r.hosts).length;
+  if (Number.isFinite(limits.perHostRatePerSec) && hosts * limits.perHostRatePerSec < target) {
+    return [`${missed}: --per-host-rate ${limits.perHostRatePerSec}/s over ${hosts} hosts allows at most ${round2(hosts * limits.perHostRatePerSec)}/s`];
   }
-  return i === 0 ? `${Math.round(n)} B` : `${n.toFixed(1)} ${units[i]}`;
-}
-
-function truncate(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+  if (latencyS > 0 && limits.concurrency / latencyS < target) {
+    return [`${missed}: the concurrency cap: -c ${limits.concurrency} at mean latency ${round2(latencyS * 1000)} ms allows about ${round2(limits.concurrency / latencyS)}/s; raise --concurrency to at least ${Math.ceil(target * latencyS)}`];
+  }
+  if (latencyS > 0 && (hosts * limits.perHost) / latencyS < target) {
+    return [`${missed}: the per-host cap: --per-host ${limits.perHost} over ${hosts} hosts at mean latency ${round2(latencyS * 1000)} ms allows about ${round2((hosts * limits.perHost) / latencyS)}/s`];
+  }
+  return [`${missed}: the client or the server could not keep up (${r.schedule.late_starts} late starts, up to ${r.schedule.late_max_ms} ms late); check CPU and server latency`];
 }

@@ -49,7 +49,9 @@ export function parseRetryAfter(value: string | null, nowEpochMs: number): numbe
   if (value === null) return null;
   const v = value.trim();
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  if (!/[a-z]/i.test(v)) return null; // "-5", "1e3", "": not a date either
+  // An IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT") or one of the obsolete HTTP date forms; V8's
+  // Date.parse alone would also accept garbage such as "in 5".
+  if (!/^[a-z]{3,9},? +\d{1,2}[ -][a-z]{3}[ -]\d{2,4} +\d{2}:\d{2}:\d{2} +gmt$|^[a-z]{3} +[a-z]{3} +\d{1,2} +\d{2}:\d{2}:\d{2} +\d{4}$/i.test(v)) return null;
   const at = Date.parse(v);
   if (Number.isNaN(at)) return null;
   return Math.max(0, at - nowEpochMs);

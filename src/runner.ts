@@ -17,8 +17,10 @@ import { parseTarget, type Target } from './target.js';
 
 /** What the runner needs from the metrics besides the results. */
 export interface AttemptRecorder {
-  /** Every attempt; latency only when a response came. */
-  recordAttempt(host: string, latencyMs: number | null, status: number | null): void;
+  /** Every start, with how late it was against its intended start. */
+  recordStart(nowMs: number, lateMs: number): void;
+  /** Every attempt's end; latency only when a response came; corrected = from the intended start. */
+  recordAttempt(host: string, latencyMs: number | null, status: number | null, correctedMs?: number): void;
 }
 
 export interface RunnerOptions {
@@ -37,9 +39,12 @@ export interface RunnerOptions {
   attempts: AttemptRecorder;
   /** A gate on starting work (output backpressure). */
   canStart?: () => boolean;
+  /** Input lines to pass over without a result (already done, for --resume); not counted as read. */
+  skipLine?: (line: number) => boolean;
 }
 
-export type StopReason = 'interrupt' | 'shutdown' | 'output_closed';
+/** Why a run stopped early: SIGINT/SIGTERM, SHUTDOWN, stdout closed by its reader, or an output that failed. */
+export type StopReason = 'interrupt' | 'shutdown' | 'output_closed' | 'output_failed';
 
 export interface RunSummary {
   /** URL lines read (= results written). */
@@ -53,8 +58,12 @@ export interface RunSummary {
 interface Job extends Target {
   attempts: number;
   firstStartMs: number;
-  /** When it last became ready to start (queued, or its backoff began). */
+  /** When it last became ready to wait for a start (queued, or its backoff began). */
   readyAtMs: number;
+  /** When it is due to start: queued, or its backoff ends (the scheduler's schedule starts here). */
+  dueMs: number;
+  /** The scheduler's intended start of the current attempt. */
+  intendedMs: number;
   waitMs: number;
   attemptStartMs: number;
   cancel: Cancel | null;
@@ -80,7 +89,7 @@ export class Runner implements FetchControl {
     this.#o = options;
     this.#clock = options.clock;
     this.#startedAt = this.#clock.now();
-    this.scheduler = new Scheduler<Job>({ ...options.scheduler, clock: options.clock }, (job) => this.#start(job));
+    this.scheduler = new Scheduler<Job>({ ...options.scheduler, clock: options.clock }, (job, intended) => this.#start(job, intended));
     if (options.canStart) this.scheduler.canStart = options.canStart;
     this.#done = new Promise((resolve) => (this.#resolve = resolve));
   }
@@ -102,7 +111,7 @@ export class Runner implements FetchControl {
     this.#o.input.destroy(); // unblocks a reader waiting for stdin
     const now = this.#clock.now();
     for (const job of this.scheduler.stop()) this.#finish(job, cancelled(), now, true);
-    const grace = reason === 'output_closed' ? 0 : this.#o.graceMs;
+    const grace = reason === 'output_closed' || reason === 'output_failed' ? 0 : this.#o.graceMs;
     this.#graceTimer = this.#clock.setTimer(() => {
       for (const job of [...this.#inFlight]) job.cancel?.();
     }, grace);
@@ -113,6 +122,7 @@ export class Runner implements FetchControl {
     for await (const batch of readLines(this.#o.input)) {
       for (const src of batch) {
         if (this.#stopped) return this.#endOfInput();
+        if (this.#o.skipLine?.(src.line)) continue;
         this.#read++;
         const target = parseTarget(src);
         const now = this.#clock.now();
@@ -120,14 +130,14 @@ export class Runner implements FetchControl {
           this.#emit({ line: src.line, url: src.text, host: '', status: null, ok: false, bytes: 0, attempts: 0, ms: 0, wait_ms: 0, error: 'invalid_url' });
           continue;
         }
-        const job: Job = { ...target, attempts: 0, firstStartMs: now, readyAtMs: now, waitMs: 0, attemptStartMs: 0, cancel: null };
+        const job: Job = { ...target, attempts: 0, firstStartMs: now, readyAtMs: now, dueMs: now, intendedMs: now, waitMs: 0, attemptStartMs: 0, cancel: null };
         const room = this.scheduler.waitForRoom();
         if (room) await room;
         if (this.#stopped) {
           this.#finish(job, cancelled(), this.#clock.now(), true);
           return this.#endOfInput();
         }
-        job.readyAtMs = this.#clock.now();
+        job.readyAtMs = job.dueMs = this.#clock.now();
         this.scheduler.submit(job);
       }
     }
@@ -139,8 +149,10 @@ export class Runner implements FetchControl {
     this.#checkDone();
   }
 
-  #start(job: Job): void {
+  #start(job: Job, intendedMs: number): void {
     const now = this.#clock.now();
+    job.intendedMs = intendedMs;
+    this.#o.attempts.recordStart(now, now - intendedMs);
     job.waitMs += now - job.readyAtMs;
     if (job.attempts === 0) job.firstStartMs = now;
     job.attempts++;
@@ -154,11 +166,12 @@ export class Runner implements FetchControl {
     const now = this.#clock.now();
     job.cancel = null;
     this.#inFlight.delete(job);
-    this.#o.attempts.recordAttempt(job.host, r.status !== null ? now - job.attemptStartMs : null, r.status);
+    this.#o.attempts.recordAttempt(job.host, r.status !== null ? now - job.attemptStartMs : null, r.status, now - job.intendedMs);
     const decision = decideRetry(this.#o.retry, job.attempts, r, this.#o.wallNow(), this.#o.random);
     if (decision.pauseHostMs > 0) this.scheduler.pauseHost(job.host, now + decision.pauseHostMs);
     if (decision.retry && !this.#stopped) {
       job.readyAtMs = now;
+      job.dueMs = now + decision.delayMs;
       this.scheduler.retryAfter(job, decision.delayMs);
     } else {
       this.#finish(job, r, now);

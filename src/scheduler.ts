@@ -12,8 +12,12 @@ import type { Clock } from './clock.js';
 import { HostQueue, type Lane } from './queue.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** A start this late (ms) after a bucket allowed it is credited back; beyond it, capacity is lost rather than burst. */
-const MAX_CATCH_UP_MS = 20;
+/**
+ * A start up to this late (ms) after its token became available keeps the rate schedule, so timers
+ * that fire late lose no capacity; a later one (an idle host, a long stall) restarts the schedule
+ * rather than bursting.
+ */
+const CATCH_UP_MS = 25;
 
 export interface SchedulerOptions {
   /** Max attempts in flight overall. */
@@ -33,6 +37,8 @@ export interface SchedulerOptions {
 
 interface HostState {
   inFlight: number;
+  /** Intended start of this host's next attempt under its rate (the schedule), for latency correction. */
+  next: number;
   /** Items of this host waiting for their retry (holding no slot). */
   retrying: number;
   /** Per-host cap set live (SET CONCURRENCY n host); undefined = the default. */
@@ -41,8 +47,6 @@ interface HostState {
   ratePerSec: number | undefined;
   bucket: TokenBucket | null;
   pausedUntil: number;
-  /** The lane was last seen blocked only by its bucket, with demand: late timers get credit. */
-  waitingForToken: boolean;
 }
 
 export interface HostSnapshot {
@@ -53,14 +57,15 @@ export interface HostSnapshot {
 }
 
 /** Starts attempts under limits. `T` is the caller's work item. */
-export class Scheduler<T extends { host: string }> {
+export class Scheduler<T extends { host: string; dueMs?: number }> {
   readonly #o: SchedulerOptions;
   readonly #clock: Clock;
   readonly #queue: HostQueue<T, HostState>;
   readonly #retries = new Map<T, () => void>(); // item -> cancel its backoff timer
-  readonly #start: (item: T) => void;
+  readonly #start: (item: T, intendedMs: number) => void;
   #globalBucket: TokenBucket;
-  #globalWaiting = false;
+  #globalNext = -Infinity; // intended start of the next attempt under the global rate
+  #intended = 0; // the intended start of the item #take returned last
   #inFlight = 0;
   #paused = false;
   #stopped = false;
@@ -71,19 +76,25 @@ export class Scheduler<T extends { host: string }> {
   /** Extra gate (e.g. output backpressure); when it says no, call `pump()` once it says yes. */
   canStart: () => boolean = () => true;
 
-  constructor(options: SchedulerOptions, start: (item: T) => void) {
+  /**
+   * `start(item, intendedMs)` launches an attempt. `intendedMs` is when it should have started had
+   * every limit been met on time: the rate schedule (start i at t0 + i/rate, never re-anchored while
+   * work is waiting) or the item's `dueMs` (when it was queued or its backoff ended). Latency from
+   * there is corrected for coordinated omission: a stalled client or server cannot hide.
+   */
+  constructor(options: SchedulerOptions, start: (item: T, intendedMs: number) => void) {
     this.#o = { ...options };
     this.#clock = options.clock;
     this.#start = start;
-    this.#globalBucket = new TokenBucket(options.ratePerSec, options.burst, this.#clock.now());
+    this.#globalBucket = new TokenBucket(options.ratePerSec, options.burst, this.#clock.now(), CATCH_UP_MS);
     this.#queue = new HostQueue<T, HostState>(options.queueSize, () => ({
       inFlight: 0,
+      next: -Infinity,
       retrying: 0,
       cap: undefined,
       ratePerSec: undefined,
       bucket: null,
       pausedUntil: 0,
-      waitingForToken: false,
     }));
   }
 
@@ -165,7 +176,7 @@ export class Scheduler<T extends { host: string }> {
       const state = this.#queue.lane(host).state;
       state.ratePerSec = perSec;
       if (state.bucket) state.bucket.setRate(perSec, now);
-      else if (Number.isFinite(perSec)) state.bucket = new TokenBucket(perSec, this.#o.burst, now);
+      else if (Number.isFinite(perSec)) state.bucket = new TokenBucket(perSec, this.#o.burst, now, CATCH_UP_MS);
     }
     this.pump();
   }
@@ -229,11 +240,10 @@ export class Scheduler<T extends { host: string }> {
     if (this.#stopped || this.#paused) return;
     const now = this.#clock.now();
     let wakeAt = Infinity;
-    let globalBlocked = false;
     while (this.#inFlight < this.#o.concurrency && this.#queue.size > 0 && this.canStart()) {
       const globalDelay = this.#globalBucket.delayMs(now);
       if (globalDelay > 0) {
-        globalBlocked = true;
+        this.#globalBucket.expectTake();
         wakeAt = now + globalDelay;
         break;
       }
@@ -248,38 +258,41 @@ export class Scheduler<T extends { host: string }> {
         return true;
       });
       if (!found) break; // every lane with items is blocked; wakeAt says until when (or a release will pump)
-      this.#start(started!);
+      this.#start(started!, this.#intended);
     }
-    this.#globalWaiting = globalBlocked;
     this.#armTimer(wakeAt);
   }
 
   /** When the lane can start its head item: now or earlier if ready, Infinity if only a release can help. */
   #readyAt(lane: Lane<T, HostState>, now: number): number {
     const s = lane.state;
-    if (s.inFlight >= (s.cap ?? this.#o.perHost)) {
-      s.waitingForToken = false;
-      return Infinity;
-    }
-    if (s.pausedUntil > now) {
-      s.waitingForToken = false;
-      return s.pausedUntil;
-    }
+    if (s.inFlight >= (s.cap ?? this.#o.perHost)) return Infinity;
+    if (s.pausedUntil > now) return s.pausedUntil;
     const bucket = this.#bucketOf(s, now);
     const delay = bucket ? bucket.delayMs(now) : 0;
-    if (delay > 0) {
-      s.waitingForToken = true;
-      return now + delay;
-    }
-    return now;
+    if (delay > 0) bucket!.expectTake();
+    return now + delay;
   }
 
   #take(lane: Lane<T, HostState>, now: number): T {
     const s = lane.state;
     const item = this.#queue.take(lane)!;
-    this.#globalBucket.take(now, this.#globalWaiting ? MAX_CATCH_UP_MS : 0);
-    s.bucket?.take(now, s.waitingForToken ? MAX_CATCH_UP_MS : 0);
-    s.waitingForToken = lane.items.length > 0 && s.bucket !== null;
+    // The schedule: max(when the item was due, the next slot of each rate that applies).
+    // Without a rate there is no schedule: the intended start is the actual one.
+    const globalRate = this.#globalBucket.ratePerSec;
+    const scheduled = s.bucket !== null || Number.isFinite(globalRate);
+    let intended = scheduled ? (item.dueMs ?? now) : now;
+    if (s.bucket) intended = Math.max(intended, s.next);
+    if (Number.isFinite(globalRate)) intended = Math.max(intended, this.#globalNext);
+    if (s.bucket) s.next = intended + 1000 / s.bucket.ratePerSec;
+    if (Number.isFinite(globalRate)) this.#globalNext = intended + 1000 / globalRate;
+    this.#intended = Math.min(intended, now); // a burst may start ahead of the schedule: never "early"
+
+    this.#globalBucket.take(now);
+    s.bucket?.take(now);
+    // Work still waits: the next tokens are awaited, so a late wake-up keeps the schedule.
+    if (this.#queue.size > 0) this.#globalBucket.expectTake();
+    if (lane.items.length > 0) s.bucket?.expectTake();
     s.inFlight++;
     this.#inFlight++;
     return item;
@@ -288,7 +301,7 @@ export class Scheduler<T extends { host: string }> {
   #bucketOf(s: HostState, now: number): TokenBucket | null {
     if (!s.bucket) {
       const rate = s.ratePerSec ?? this.#o.perHostRatePerSec;
-      if (Number.isFinite(rate)) s.bucket = new TokenBucket(rate, this.#o.burst, now);
+      if (Number.isFinite(rate)) s.bucket = new TokenBucket(rate, this.#o.burst, now, CATCH_UP_MS);
     }
     return s.bucket;
   }

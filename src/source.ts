@@ -38,8 +38,8 @@ export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGe
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
     const t = text.trim();
-    if (isOverlong) out.push({ line: lineNo, text: t.slice(0, OVERLONG_PREFIX_CHARS), overlong: true });
-    else if (t !== '' && t.charCodeAt(0) !== 0x23 /* # */) out.push({ line: lineNo, text: t, overlong: false });
+    if (t === '' || t.charCodeAt(0) === 0x23 /* # */) return; // blank or comment, however long
+    out.push(isOverlong ? { line: lineNo, text: t.slice(0, OVERLONG_PREFIX_CHARS), overlong: true } : { line: lineNo, text: t, overlong: false });
   };
 
   for await (const raw of input) {

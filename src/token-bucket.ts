@@ -10,11 +10,16 @@ export class TokenBucket {
   #intervalMs: number; // 1000 / rate; 0 = unlimited
   #toleranceMs: number; // (burst - 1) * interval: how far ahead of the schedule a take may be
   #burst: number;
-  #tat: number; // when the bucket is next "empty-free": a take is allowed when now >= tat - tolerance
+  #tat: number; // the schedule: a take is allowed when now >= tat - tolerance
+  #catchUpMs: number;
+  #expected = NaN; // the token a caller waits for (its availability time), see expectTake
 
-  /** `ratePerSec` may be Infinity (unlimited); `burst` >= 1. */
-  constructor(ratePerSec: number, burst: number, nowMs: number) {
+  /**
+   * `ratePerSec` may be Infinity (unlimited); `burst` >= 1. `catchUpMs`: see `expectTake`.
+   */
+  constructor(ratePerSec: number, burst: number, nowMs: number, catchUpMs = 0) {
     this.#burst = Math.max(1, burst);
+    this.#catchUpMs = catchUpMs;
     this.#intervalMs = 0;
     this.#toleranceMs = 0;
     this.#tat = nowMs;
@@ -32,14 +37,22 @@ export class TokenBucket {
   }
 
   /**
-   * Consumes one token; call only when `delayMs(now)` is 0.
-   * `lateMs`: how long the caller has already been due (a timer that fired late). That credit is
-   * given back so a late timer never loses capacity; the caller bounds it so a long stall never
-   * turns into a burst.
+   * A caller is waiting for the next token and will take it as soon as it can. If that take then
+   * comes late (a timer fired late, the loop was busy) by at most `catchUpMs`, the schedule is kept,
+   * so no capacity is lost. A take nobody waited for (after idling), or a later one, restarts the
+   * schedule from now, so an idle spell never turns into a burst.
    */
-  take(nowMs: number, lateMs = 0): void {
+  expectTake(): void {
+    this.#expected = this.#tat - this.#toleranceMs;
+  }
+
+  /** Consumes one token; call only when `delayMs(now)` is 0. */
+  take(nowMs: number): void {
     if (this.#intervalMs === 0) return;
-    this.#tat = Math.max(this.#tat, nowMs - Math.max(0, lateMs)) + this.#intervalMs;
+    const due = this.#tat - this.#toleranceMs;
+    const keep = this.#expected === due && nowMs - due <= this.#catchUpMs;
+    this.#tat = (keep ? this.#tat : Math.max(this.#tat, nowMs)) + this.#intervalMs;
+    this.#expected = NaN;
   }
 
   /** Takes a token if one is available now. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { Metrics } from '../../src/metrics.js';
-import { buildReport, formatBytes, formatReportText, formatSeconds, type Report } from '../../src/report.js';
+import { buildReport, rateWarnings, type Report } from '../../src/report.js';
+import { formatBytes, formatReportText, formatSeconds } from '../../src/report-text.js';
 import type { Result } from '../../src/result.js';
 
 const ANSI = /\x1b\[/;
@@ -181,4 +182,51 @@ describe('units', () => {
     [0.1234, '0.123s'],
     [12.345, '12.35s'],
   ])('formatSeconds(%d) = %s', (s, text) => expect(formatSeconds(s)).toBe(text));
+});
+
+describe('schedule and coordinated omission', () => {
+  const limits = { ratePerSec: 100, perHostRatePerSec: Infinity, concurrency: 10, perHost: 10 };
+
+  it('reports corrected latency from the intended start, and late starts', () => {
+    const clock = new ManualClock();
+    const m = new Metrics({ clock });
+    m.recordStart(0, 0);
+    m.recordAttempt('a.test', 10, 200, 10);
+    m.recordStart(10, 50); // started 50 ms after it was scheduled
+    m.recordAttempt('a.test', 10, 200, 60);
+    const r = buildReport(m, { durationS: 1, limits });
+    expect(r.latency_ms.max).toBeCloseTo(10, 1);
+    expect(r.latency_corrected_ms.max).toBeCloseTo(60, 0);
+    expect(r.schedule).toMatchObject({ rate_per_s: 100, starts: 2, late_starts: 1, late_max_ms: 50 });
+  });
+
+  it('corrected equals measured latency when nothing is scheduled', () => {
+    const m = new Metrics({ clock: new ManualClock() });
+    m.recordAttempt('a.test', 12, 200);
+    const r = buildReport(m, { durationS: 1 });
+    expect(r.latency_corrected_ms).toEqual(r.latency_ms);
+    expect(r.schedule.rate_per_s).toBeNull();
+  });
+
+  function reportWith(achieved: number, meanMs: number, hosts = 1): Report {
+    const m = new Metrics({ clock: new ManualClock() });
+    for (let i = 0; i < 100; i++) {
+      m.recordStart((i * 1000) / achieved, 0);
+      m.recordAttempt(`h${i % hosts}.test`, meanMs, 200);
+    }
+    return buildReport(m, { durationS: 100 / achieved, limits });
+  }
+
+  it.each([
+    { name: 'achieved: no warning', achieved: 99.5, meanMs: 5, lim: limits, match: null },
+    { name: 'concurrency cap (Little)', achieved: 50, meanMs: 200, lim: limits, match: /concurrency cap: -c 10 .* raise --concurrency to at least 20/ },
+    { name: 'per-host cap', achieved: 50, meanMs: 200, lim: { ...limits, concurrency: 100, perHost: 2 }, match: /per-host cap/ },
+    { name: 'per-host rate', achieved: 50, meanMs: 1, lim: { ...limits, perHostRatePerSec: 50 }, match: /--per-host-rate 50\/s over 1 hosts/ },
+    { name: 'client or server', achieved: 50, meanMs: 1, lim: limits, match: /could not keep up/ },
+  ])('$name', ({ achieved, meanMs, lim, match }) => {
+    const r = reportWith(achieved, meanMs);
+    const w = rateWarnings(r, lim);
+    if (match === null) expect(w).toEqual([]);
+    else expect(w[0]).toMatch(match);
+  });
 });
