@@ -37,6 +37,8 @@ export interface FetchConfig {
   perHostRatePerSec: number;
   burst: number;
   queueSize: number;
+  /** AIMD per-host rates on 429/503. */
+  adaptive: boolean;
   retries: number;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -105,6 +107,7 @@ export function resolveFetchConfig(source: string | undefined, o: RawFetchOption
     perHostRatePerSec: rate('perHostRate'),
     burst: int('burst', '--burst', DEFAULTS.burst),
     queueSize: int('queueSize', '--queue-size', DEFAULTS.queueSize),
+    adaptive: o.adaptive === true,
     retries: int('retries', '--retries', DEFAULTS.retries, 0),
     retryBaseMs,
     retryMaxMs,

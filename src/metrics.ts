@@ -94,6 +94,8 @@ export class HostStats {
   requests = 0;
   ok = 0;
   failed = 0;
+  /** Attempts answered 429 or 503: the host asked us to slow down. */
+  throttled = 0;
   /** Clock times (ms) of the first and last recorded attempt; NaN until one is recorded. */
   firstAttemptMs = NaN;
   lastAttemptMs = NaN;
@@ -173,6 +175,7 @@ export class Metrics implements ResultSink {
     h.lastAttemptMs = now;
     this.#attempts++;
     if (status !== null) this.#attemptStatus.set(status, (this.#attemptStatus.get(status) ?? 0) + 1);
+    if (status === 429 || status === 503) h.throttled++;
     if (latencyMs !== null) {
       this.#latency.record(latencyMs);
       this.#corrected.record(correctedMs ?? latencyMs);

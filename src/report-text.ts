@@ -91,8 +91,9 @@ function hostLines(hosts: HostReport[], maxHosts: number, line: (label: string, 
     formatMs(h.p50),
     formatMs(h.p99),
     h.rps === null ? '-' : h.rps.toFixed(2),
+    String(h.throttled),
   ]);
-  const header = ['host', 'requests', 'ok', 'failed', 'p50 ms', 'p99 ms', 'rps'];
+  const header = ['host', 'requests', 'ok', 'failed', 'p50 ms', 'p99 ms', 'rps', 'throttled'];
   const widths = header.map((t, i) => Math.max(t.length, ...rows.map((row) => (row[i] ?? '').length)));
   const render = (cells: string[], styleFailed: boolean): string =>
     '  ' +

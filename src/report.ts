@@ -28,6 +28,8 @@ export interface HostReport {
   requests: number;
   ok: number;
   failed: number;
+  /** Attempts answered 429 or 503. */
+  throttled: number;
   /** From a 2-significant-digit histogram; null when no attempt to this host got a response. */
   p50: number | null;
   p99: number | null;
@@ -159,6 +161,7 @@ function hostReport(h: HostStats): HostReport {
     requests: h.requests,
     ok: h.ok,
     failed: h.failed,
+    throttled: h.throttled,
     p50: usToMs(h.percentileUs(50)),
     p99: usToMs(h.percentileUs(99)),
     // n attempts span n-1 intervals; with one attempt (or none) there is no rate to speak of.

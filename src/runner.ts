@@ -167,6 +167,9 @@ export class Runner implements FetchControl {
     job.cancel = null;
     this.#inFlight.delete(job);
     this.#o.attempts.recordAttempt(job.host, r.status !== null ? now - job.attemptStartMs : null, r.status, now - job.intendedMs);
+    if (this.#o.scheduler.adaptive && r.status !== null) {
+      this.scheduler.adapt(job.host, r.status === 429 || r.status === 503, job.attemptStartMs);
+    }
     const decision = decideRetry(this.#o.retry, job.attempts, r, this.#o.wallNow(), this.#o.random);
     if (decision.pauseHostMs > 0) this.scheduler.pauseHost(job.host, now + decision.pauseHostMs);
     if (decision.retry && !this.#stopped) {

@@ -10,6 +10,7 @@
  */
 import type { Clock } from './clock.js';
 import { HostQueue, type Lane } from './queue.js';
+import { cutRate, growRate, nextGapEwma } from './adaptive.js';
 import { TokenBucket } from './token-bucket.js';
 
 /**
@@ -32,6 +33,8 @@ export interface SchedulerOptions {
   burst: number;
   /** Items waiting (not started) before the reader has to wait. */
   queueSize: number;
+  /** AIMD per-host rates on 429/503 (see adaptive.ts). */
+  adaptive?: boolean;
   clock: Clock;
 }
 
@@ -47,6 +50,10 @@ interface HostState {
   ratePerSec: number | undefined;
   bucket: TokenBucket | null;
   pausedUntil: number;
+  /** Adaptive (AIMD) state: when the rate was last cut, and the smoothed gap between starts. */
+  lastCutMs: number;
+  lastStartMs: number;
+  gapEwmaMs: number;
 }
 
 export interface HostSnapshot {
@@ -95,6 +102,9 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
       ratePerSec: undefined,
       bucket: null,
       pausedUntil: 0,
+      lastCutMs: -Infinity,
+      lastStartMs: NaN,
+      gapEwmaMs: NaN,
     }));
   }
 
@@ -179,6 +189,26 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
       else if (Number.isFinite(perSec)) state.bucket = new TokenBucket(perSec, this.#o.burst, now, CATCH_UP_MS);
     }
     this.pump();
+  }
+
+  /**
+   * Adaptive politeness: an attempt to `host` that started at `startedMs` was throttled (429/503)
+   * or answered well. Only throttles of attempts started after the last cut count, so one burst of
+   * 429s to requests already in flight halves the rate once, not once per request.
+   */
+  adapt(host: string, throttled: boolean, startedMs: number): void {
+    const lane = this.#queue.peekLane(host);
+    if (!lane) return;
+    const s = lane.state;
+    const current = s.bucket?.ratePerSec ?? Infinity;
+    if (throttled) {
+      if (startedMs < s.lastCutMs) return;
+      s.lastCutMs = this.#clock.now();
+      this.setRate(cutRate(current, s.gapEwmaMs > 0 ? 1000 / s.gapEwmaMs : Infinity), host);
+    } else if (Number.isFinite(current)) {
+      const next = growRate(current, this.#o.perHostRatePerSec);
+      if (next !== current) this.setRate(next, host);
+    }
   }
 
   /** Changes the global cap, or one host's cap, live. */
@@ -293,6 +323,10 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
     // Work still waits: the next tokens are awaited, so a late wake-up keeps the schedule.
     if (this.#queue.size > 0) this.#globalBucket.expectTake();
     if (lane.items.length > 0) s.bucket?.expectTake();
+    if (this.#o.adaptive) {
+      s.gapEwmaMs = nextGapEwma(s.gapEwmaMs, now - s.lastStartMs);
+      s.lastStartMs = now;
+    }
     s.inFlight++;
     this.#inFlight++;
     return item;

@@ -32,6 +32,7 @@ export function addFetchOptions(cmd: Command): Command {
     .option('-r, --rate <rate>', 'max requests started per second overall: 100, 100/s, 6000/m (default unlimited)')
     .option('--per-host-rate <rate>', 'max requests started per second per host, same syntax (default unlimited)')
     .option('--burst <n>', `token-bucket size for both rate limits (default ${DEFAULTS.burst}: evenly spaced)`)
+    .option('--adaptive', 'per host: halve the rate on 429/503, raise it slowly while answers are good (never above --per-host-rate)')
     .option('--queue-size <n>', `URLs read ahead of the workers (default ${DEFAULTS.queueSize})`)
     .option('--retries <n>', `extra attempts after the first (default ${DEFAULTS.retries})`)
     .option('--retry-base <ms>', `backoff base in ms (default ${DEFAULTS.retryBaseMs})`)
@@ -156,7 +157,7 @@ export async function runFetch(cfg: FetchConfig, io: Io, inputOverride?: Readabl
   let skipped = 0;
   const r = (runner = new Runner({
     input: o.input,
-    scheduler: { concurrency: cfg.concurrency, perHost: cfg.perHost, ratePerSec: cfg.ratePerSec, perHostRatePerSec: cfg.perHostRatePerSec, burst: cfg.burst, queueSize: cfg.queueSize },
+    scheduler: { concurrency: cfg.concurrency, perHost: cfg.perHost, ratePerSec: cfg.ratePerSec, perHostRatePerSec: cfg.perHostRatePerSec, burst: cfg.burst, queueSize: cfg.queueSize, adaptive: cfg.adaptive },
     retry: { retries: cfg.retries, retryBaseMs: cfg.retryBaseMs, retryMaxMs: cfg.retryMaxMs },
     request: { method: cfg.method, headers: cfg.headers, timeoutMs: cfg.timeoutMs, maxBodyBytes: cfg.maxBodyBytes, maxRedirects: cfg.maxRedirects },
     graceMs: cfg.graceMs,

@@ -68,7 +68,7 @@ describe('buildReport', () => {
     m.write(result({ status: null, ok: false, error: 'connect_refused' }));
     const r = buildReport(m, { durationS: 2 });
     expect(r.latency_ms).toEqual({ count: 0, min: null, mean: null, p50: null, p90: null, p95: null, p99: null, p999: null, max: null });
-    expect(r.hosts).toEqual({ 'a.test': { host: 'a.test', requests: 1, ok: 0, failed: 1, p50: null, p99: null, rps: null } });
+    expect(r.hosts).toEqual({ 'a.test': { host: 'a.test', requests: 1, ok: 0, failed: 1, throttled: 0, p50: null, p99: null, rps: null } });
     expect(r.errors).toEqual({ connect_refused: 1 });
   });
 
