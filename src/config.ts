@@ -62,6 +62,9 @@ export interface FetchConfig {
   /** undefined = when stderr is a TTY. */
   progress: boolean | undefined;
   failOn: Rule[];
+  /** --snapshot-every in ms (null = off), written to `snapshotFile` or stderr. */
+  snapshotEveryMs: number | null;
+  snapshotFile: string | null;
   control: { port: number; host: string; token: string | undefined; limiter: { capacity: number; refillPerSec: number } | undefined } | null;
   debug: boolean;
 }
@@ -127,6 +130,8 @@ export function resolveFetchConfig(source: string | undefined, o: RawFetchOption
     reportFile: str(o.reportFile) ?? null,
     progress: typeof o.progress === 'boolean' ? o.progress : undefined,
     failOn: str(o.failOn) === undefined ? [] : parseFailOn(str(o.failOn)!),
+    snapshotEveryMs: str(o.snapshotEvery) === undefined ? null : parseDuration(str(o.snapshotEvery)!, '--snapshot-every', 100),
+    snapshotFile: str(o.snapshotFile) ?? null,
     control: controlConfig(o, env),
     debug: o.debug === true,
   };

@@ -19,6 +19,7 @@ import { buildReport } from '../report.js';
 import { formatReportText } from '../report-text.js';
 import type { ResultSink } from '../result.js';
 import { Runner } from '../runner.js';
+import { startSnapshots } from '../snapshot.js';
 import { checkThresholds, exitCode, formatBreach, formatUnchecked, uncheckedRules } from '../thresholds.js';
 import type { Progress } from '../progress.js';
 
@@ -54,6 +55,8 @@ export function addFetchOptions(cmd: Command): Command {
     .option('--progress', 'show a progress bar on stderr (default: when stderr is a terminal)')
     .option('--no-progress', 'never show a progress bar')
     .option('--fail-on <rules>', 'exit 1 when a threshold breaks, e.g. "p99>250ms,error-rate>1%,rps<100"')
+    .option('--snapshot-every <duration>', 'write a progress snapshot (NDJSON: elapsed, done, interval req/s, p50/p99, errors, in flight) this often, e.g. 10s')
+    .option('--snapshot-file <path>', 'where snapshots go (default stderr)')
     .option('--grace <ms>', `after SIGINT, how long in-flight requests may finish (default ${DEFAULTS.graceMs})`)
     .option('--control-port <port>', 'run the TCP control server on this port (0 = any free port)')
     .option('--control-host <addr>', 'address for the control server (default 127.0.0.1; anything else exposes it)')
@@ -127,6 +130,7 @@ interface Opened {
   size: number | null;
   out: NodeJS.WritableStream | null;
   reportOut: NodeJS.WritableStream | null;
+  snapshotOut: NodeJS.WritableStream | null;
   resumed: JournalState | null;
 }
 
@@ -134,9 +138,10 @@ async function openAll(cfg: FetchConfig, io: Io, inputOverride?: Readable): Prom
   const { input, size } = inputOverride ? { input: inputOverride, size: null } : await openSource(cfg, io);
   const out = cfg.results ? (cfg.output ? await openOutput(cfg.output, 'output') : io.stdout) : null;
   const reportOut = cfg.reportFile ? await openOutput(cfg.reportFile, 'report file') : null;
+  const snapshotOut = cfg.snapshotEveryMs === null ? null : cfg.snapshotFile ? await openOutput(cfg.snapshotFile, 'snapshot file') : io.stderr;
   // Read the resume journal before opening --journal: `--resume j --journal j` appends to what was read.
   const resumed = cfg.resume ? await loadResume(cfg.resume) : null;
-  return { input, size, out, reportOut, resumed };
+  return { input, size, out, reportOut, snapshotOut, resumed };
 }
 
 /** Runs a resolved fetch to its end; returns the exit code. `inputOverride` feeds the demo. */
@@ -181,9 +186,12 @@ export async function runFetch(cfg: FetchConfig, io: Io, inputOverride?: Readabl
   const detachSignals = onInterrupt(io, () => r.stop('interrupt'));
   const color = !io.env.NO_COLOR && io.stderr.isTTY === true;
   const progress = cfg.progress ?? io.stderr.isTTY === true ? await showProgress(io, r, metrics, o, color) : null;
+  const stopSnapshots = o.snapshotOut ? startSnapshots(o.snapshotOut, cfg.snapshotEveryMs!, metrics, () => r.scheduler.inFlight, systemClock) : null;
 
   const summary = await r.run();
   progress?.stop();
+  stopSnapshots?.();
+  if (o.snapshotOut && o.snapshotOut !== io.stderr) o.snapshotOut.end();
   detachSignals();
   await control?.close();
   await writer?.close(o.out !== io.stdout);
