@@ -48,6 +48,8 @@ function codeOf(err: unknown): string | undefined {
 
 export function classifyError(err: unknown): ErrorCode {
   for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    // undici 7 raises malformed-HTTP errors without a code; their name is stable.
+    if ((e as { name?: unknown }).name === 'HTTPParserError') return 'protocol';
     const code = codeOf(e);
     if (code === undefined) continue;
     const known = BY_CODE[code];

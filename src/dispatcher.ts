@@ -7,7 +7,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { Agent, Pool, type Dispatcher } from 'undici';
 
 export interface DispatcherOptions {
-  /** Per-attempt timeout; also undici's connect/headers/body timeouts as a backstop. */
+  /** Per-attempt timeout; also undici's connect timeout (a connect has no abort hook of ours). */
   timeoutMs: number;
   /** Negotiate HTTP/2 over TLS (ALPN); HTTP/1.1 otherwise. */
   http2: boolean;
@@ -39,8 +39,10 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     pipelining: 1,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
-    headersTimeout: o.timeoutMs,
-    bodyTimeout: o.timeoutMs,
+    // Off: our own per-attempt timer covers headers and body. undici's run on coarse ticks that
+    // may fire before --timeout.
+    headersTimeout: 0,
+    bodyTimeout: 0,
     allowH2: o.http2,
     connect,
     factory(origin, opts) {

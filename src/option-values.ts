@@ -3,6 +3,7 @@
  * throws a UsageError that names what it received.
  */
 import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { UsageError } from './io.js';
 
 const RATE_UNITS: Record<string, number> = { s: 1, sec: 1, m: 60, min: 60, h: 3600 };
@@ -13,7 +14,7 @@ export function parseRate(text: string): number {
   const unit = m?.[2]?.toLowerCase() ?? 's';
   const per = RATE_UNITS[unit];
   const n = m ? Number(m[1]) : NaN;
-  if (!m || per === undefined || !(n > 0)) {
+  if (!m || per === undefined || !(n > 0) || !Number.isFinite(n)) {
     throw new UsageError(`invalid rate ${JSON.stringify(text)}: expected a positive number, optionally /s, /m or /h (e.g. 100, 100/s, 6000/m)`);
   }
   return n / per;
@@ -47,20 +48,25 @@ export function parseBytes(text: string, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(text);
   const unit = SIZE_UNITS[(m?.[2] ?? 'b').toLowerCase()];
   const n = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
-  if (!(n >= 1)) throw new UsageError(`invalid ${what} ${JSON.stringify(text)}: expected a size in bytes (e.g. 1048576, 64KiB, 64MiB)`);
+  if (!(n >= 1) || !Number.isSafeInteger(n)) throw new UsageError(`invalid ${what} ${JSON.stringify(text)}: expected a size in bytes (e.g. 1048576, 64KiB, 64MiB)`);
   return n;
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What HTTP/1.1 can carry in a field value (RFC 9110 field-vchar, SP, HTAB, obs-text). */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Headers that undici manages itself and refuses from callers. */
+const MANAGED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect']);
 
 /** `Name: value` -> [lowercased name, value]. */
 export function parseHeader(text: string): [string, string] {
   const i = text.indexOf(':');
   const name = i > 0 ? text.slice(0, i).trim() : '';
   const value = i > 0 ? text.slice(i + 1).trim() : '';
-  if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) {
-    throw new UsageError(`invalid header ${JSON.stringify(text)}: expected "Name: value"`);
+  if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
+    throw new UsageError(`invalid header ${JSON.stringify(text)}: expected "Name: value" with a printable ASCII value`);
   }
+  if (MANAGED.has(name.toLowerCase())) throw new UsageError(`invalid header ${JSON.stringify(text)}: ${name} is managed by the HTTP client`);
   return [name.toLowerCase(), value];
 }
 
@@ -77,5 +83,8 @@ export function parseResolve(text: string): [string, string] {
   if (!m || !(port >= 1 && port <= 65535) || !isIP(m[3]!)) {
     throw new UsageError(`invalid --resolve ${JSON.stringify(text)}: expected host:port:address (e.g. example.com:443:127.0.0.1)`);
   }
-  return [`${m[1]!.toLowerCase()}:${port}`, m[3]!];
+  // Key by the name as URLs spell it (lowercase, punycode), which is what the dispatcher looks up.
+  const host = domainToASCII(m[1]!);
+  if (host === '') throw new UsageError(`invalid --resolve ${JSON.stringify(text)}: bad host name`);
+  return [`${host}:${port}`, m[3]!];
 }

@@ -28,8 +28,12 @@ export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGe
   let pending: Buffer[] = []; // parts of the current line not yet terminated
   let pendingBytes = 0;
   let overlong = false;
-  let prefix = '';
+  let prefix = ''; // of an over-long line: its first non-blank text, which says comment or not
   let first = true;
+
+  const keepPrefix = (part: Buffer): void => {
+    if (prefix === '') prefix = part.toString('utf8', 0, Math.min(part.length, MAX_LINE_BYTES)).trimStart().slice(0, OVERLONG_PREFIX_CHARS);
+  };
 
   const emit = (out: SourceLine[], text: string, isOverlong: boolean): void => {
     lineNo++;
@@ -51,12 +55,13 @@ export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGe
       const end = nl === -1 ? chunk.length : nl;
       if (nl === -1) {
         // No line end in the rest of the chunk: keep it, unless the line is already too long.
-        if (!overlong && end > start) {
+        if (overlong) keepPrefix(chunk.subarray(start, end));
+        else if (end > start) {
           pending.push(chunk.subarray(start, end));
           pendingBytes += end - start;
           if (pendingBytes > MAX_LINE_BYTES) {
             overlong = true;
-            prefix = Buffer.concat(pending).toString('utf8', 0, OVERLONG_PREFIX_CHARS * 4);
+            keepPrefix(Buffer.concat(pending));
             pending = [];
             pendingBytes = 0;
           }
@@ -64,6 +69,7 @@ export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGe
         break;
       }
       if (overlong) {
+        keepPrefix(chunk.subarray(start, end));
         emit(out, prefix, true);
       } else if (pendingBytes > 0) {
         pending.push(chunk.subarray(start, end));
@@ -76,6 +82,7 @@ export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGe
       pending = [];
       pendingBytes = 0;
       overlong = false;
+      prefix = '';
       start = nl + 1;
     }
     if (out.length > 0) yield out;

@@ -64,6 +64,7 @@ function parseRule(raw: string): Rule {
   const op = (m[2] === '==' ? '=' : m[2]) as Operator;
   const unit = m[4] ?? '';
   let value = Number(m[3]);
+  if (!Number.isFinite(value)) return fail(`value ${m[3]} is too large`);
   if ((LATENCY_METRICS as readonly string[]).includes(metric)) {
     const scale = LATENCY_UNITS[unit];
     if (scale === undefined) return fail(`unknown unit "${unit}" for ${metric} (expected ms, s or us)`);

@@ -13,6 +13,8 @@ export class TokenBucket {
   #tat: number; // the schedule: a take is allowed when now >= tat - tolerance
   #catchUpMs: number;
   #expected = NaN; // the token a caller waits for (its availability time), see expectTake
+  #lastTakeMs = -Infinity;
+  #minGapMs = 0; // burst 1: catching up after a late timer never starts two at once
 
   /**
    * `ratePerSec` may be Infinity (unlimited); `burst` >= 1. `catchUpMs`: see `expectTake`.
@@ -33,7 +35,7 @@ export class TokenBucket {
   /** Milliseconds until a take is allowed; 0 means now. */
   delayMs(nowMs: number): number {
     if (this.#intervalMs === 0) return 0;
-    return Math.max(0, this.#tat - this.#toleranceMs - nowMs);
+    return Math.max(0, this.#tat - this.#toleranceMs - nowMs, this.#lastTakeMs + this.#minGapMs - nowMs);
   }
 
   /**
@@ -53,6 +55,7 @@ export class TokenBucket {
     const keep = this.#expected === due && nowMs - due <= this.#catchUpMs;
     this.#tat = (keep ? this.#tat : Math.max(this.#tat, nowMs)) + this.#intervalMs;
     this.#expected = NaN;
+    this.#lastTakeMs = nowMs;
   }
 
   /** Takes a token if one is available now. */
@@ -70,6 +73,10 @@ export class TokenBucket {
     const debt = this.#tat - nowMs;
     this.#intervalMs = interval;
     this.#toleranceMs = (this.#burst - 1) * interval;
+    // With burst 1, a catch-up start keeps half an interval from the previous one. Below ~4 ms
+    // intervals timers cannot be that precise, and catching up within a tick is the lesser evil.
+    this.#minGapMs = this.#burst === 1 && interval >= 4 ? interval / 2 : 0;
+    this.#lastTakeMs = -Infinity; // a new rate starts a new schedule
     this.#tat = debt > 0 && oldInterval > 0 ? nowMs + (debt * interval) / oldInterval : nowMs;
   }
 }
