@@ -4,7 +4,7 @@
  * Failures are values: the callback always receives an AttemptResult, exactly once.
  */
 import type { Dispatcher } from 'undici';
-import type { Clock } from './clock.js';
+import type { Deadline, Deadlines } from './deadlines.js';
 import { AttemptError, classifyError } from './classify.js';
 import type { ErrorCode } from './result.js';
 
@@ -39,14 +39,16 @@ class AttemptHandler {
   location: string | null = null;
   #abort: ((err: Error) => void) | null = null;
   #done = false;
-  #cancelTimer: () => void;
+  #deadline: Deadline;
+  #deadlines: Deadlines;
 
   constructor(
     readonly spec: RequestSpec,
-    clock: Clock,
+    deadlines: Deadlines,
     readonly finish: (h: AttemptHandler, error: ErrorCode | null) => void,
   ) {
-    this.#cancelTimer = clock.setTimer(() => this.abort(new AttemptError('RATELIMMQ_TIMEOUT', 'attempt timed out')), spec.timeoutMs);
+    this.#deadlines = deadlines;
+    this.#deadline = deadlines.add(() => this.abort(new AttemptError('RATELIMMQ_TIMEOUT', 'attempt timed out')));
   }
 
   abort(err: Error): void {
@@ -86,7 +88,7 @@ class AttemptHandler {
   #end(error: ErrorCode | null): void {
     if (this.#done) return;
     this.#done = true;
-    this.#cancelTimer();
+    this.#deadlines.remove(this.#deadline);
     this.finish(this, error);
   }
 }
@@ -102,13 +104,14 @@ function header(raw: Buffer[] | string[], name: string): string | null {
 
 /**
  * Runs one attempt, following redirects when asked, and calls `done` once with its outcome.
- * Returns a function that cancels it.
+ * `deadlines` holds the per-attempt timeouts (its timeout is `spec.timeoutMs`; each hop gets its
+ * own). Returns a function that cancels it.
  */
 export function fetchAttempt(
   dispatcher: Dispatcher,
   url: { origin: string; path: string },
   spec: RequestSpec,
-  clock: Clock,
+  deadlines: Deadlines,
   done: (r: AttemptResult) => void,
 ): Cancel {
   let current: AttemptHandler;
@@ -126,7 +129,7 @@ export function fetchAttempt(
     done({ status: h.status, bytes: h.bytes, error, retryAfter: h.retryAfter });
   };
   const send = (): void => {
-    current = new AttemptHandler(spec, clock, finish);
+    current = new AttemptHandler(spec, deadlines, finish);
     try {
       dispatcher.dispatch({ origin: url.origin, path: url.path, method: method as Dispatcher.HttpMethod, headers: spec.headers }, current as unknown as Dispatcher.DispatchHandler);
     } catch (err) {

@@ -63,10 +63,12 @@ export class HostQueue<T, S> {
   #cursor = 0;
   #admitted = 0; // items pushed and not yet taken
   #waiters: (() => void)[] = [];
+  #lowWater: number;
   #makeState: (host: string) => S;
 
   constructor(capacity: number, makeState: (host: string) => S) {
     this.capacity = capacity;
+    this.#lowWater = capacity - Math.max(1, Math.floor(capacity / 4));
     this.#makeState = makeState;
   }
 
@@ -175,6 +177,10 @@ export class HostQueue<T, S> {
 
   #taken(n: number): void {
     this.#admitted -= n;
-    while (this.#waiters.length > 0 && this.#admitted < this.capacity) this.#waiters.shift()!();
+    // Wake the reader only below a low-water mark, so it refills in batches: one await per
+    // quarter of the queue instead of one per URL.
+    if (this.#waiters.length > 0 && this.#admitted <= this.#lowWater) {
+      for (const wake of this.#waiters.splice(0)) wake();
+    }
   }
 }

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Clock } from './clock.js';
 import type { FetchControl } from './control/fetch-control.js';
+import { Deadlines } from './deadlines.js';
 import { fetchAttempt, type AttemptResult, type Cancel, type RequestSpec } from './fetch.js';
 import type { ErrorCode, Result, ResultSink } from './result.js';
 import { decideRetry, type RetryPolicy } from './retry.js';
@@ -84,11 +85,13 @@ export class Runner implements FetchControl {
   readonly #done: Promise<RunSummary>;
   #graceTimer: (() => void) | null = null;
   readonly #startsPerSec = new StartCounter();
+  readonly #deadlines: Deadlines;
 
   constructor(options: RunnerOptions) {
     this.#o = options;
     this.#clock = options.clock;
     this.#startedAt = this.#clock.now();
+    this.#deadlines = new Deadlines(options.request.timeoutMs, options.clock);
     this.scheduler = new Scheduler<Job>({ ...options.scheduler, clock: options.clock }, (job, intended) => this.#start(job, intended));
     if (options.canStart) this.scheduler.canStart = options.canStart;
     this.#done = new Promise((resolve) => (this.#resolve = resolve));
@@ -159,7 +162,7 @@ export class Runner implements FetchControl {
     job.attemptStartMs = now;
     this.#inFlight.add(job);
     this.#startsPerSec.add(now);
-    job.cancel = fetchAttempt(this.#o.dispatcher, job, this.#o.request, this.#clock, (r) => this.#attemptEnded(job, r));
+    job.cancel = fetchAttempt(this.#o.dispatcher, job, this.#o.request, this.#deadlines, (r) => this.#attemptEnded(job, r));
   }
 
   #attemptEnded(job: Job, r: AttemptResult): void {
@@ -201,6 +204,7 @@ export class Runner implements FetchControl {
     if (!this.#inputDone || this.#finished < this.#read) return;
     this.#graceTimer?.();
     this.#graceTimer = null;
+    this.#deadlines.close();
     this.#resolve({ total: this.#read, durationMs: this.#clock.now() - this.#startedAt, stopped: this.#stopped });
   }
 
