@@ -1,16 +1,18 @@
 /**
- * The NDJSON result sink: lines are batched into one write per tick (or per 64 KiB), and the
+ * The NDJSON result sink: lines are batched into one write per 20 ms (or per 64 KiB), and the
  * writer reports backpressure so the scheduler stops starting work while the output is behind.
  */
 import type { Result, ResultSink } from './result.js';
 import { resultLine } from './result.js';
 
 const FLUSH_BYTES = 64 * 1024;
+/** Results wait at most this long for their batch: few large writes, still prompt in a pipeline. */
+const FLUSH_MS = 20;
 
 export class NdjsonWriter implements ResultSink {
   #out: NodeJS.WritableStream;
   #buf = '';
-  #scheduled = false;
+  #timer: NodeJS.Timeout | null = null;
   #blocked = false;
   #failed: NodeJS.ErrnoException | null = null;
   #onDrain: () => void;
@@ -43,14 +45,12 @@ export class NdjsonWriter implements ResultSink {
     if (this.#failed) return;
     this.#buf += resultLine(result);
     if (this.#buf.length >= FLUSH_BYTES) this.flush();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    else if (this.#timer === null) this.#timer = setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   flush(): void {
-    this.#scheduled = false;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     if (this.#buf === '' || this.#failed) return;
     const chunk = this.#buf;
     this.#buf = '';

