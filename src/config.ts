@@ -10,6 +10,7 @@ import { VERSION } from './version.js';
 
 export const DEFAULTS = {
   concurrency: 50,
+  slowStart: 32,
   perHost: 10,
   burst: 1,
   queueSize: 1000,
@@ -31,6 +32,8 @@ export interface FetchConfig {
   /** File path, or '-' for stdin. */
   source: string;
   concurrency: number;
+  /** Initial global cap, growing by one per finished attempt; 0 = off. */
+  slowStart: number;
   perHost: number;
   /** Starts per second; Infinity = unlimited. */
   ratePerSec: number;
@@ -105,6 +108,7 @@ export function resolveFetchConfig(source: string | undefined, o: RawFetchOption
   return {
     source: source ?? '-',
     concurrency: int('concurrency', '--concurrency', DEFAULTS.concurrency),
+    slowStart: int('slowStart', '--slow-start', DEFAULTS.slowStart, 0),
     perHost: int('perHost', '--per-host', DEFAULTS.perHost),
     ratePerSec: rate('rate'),
     perHostRatePerSec: rate('perHostRate'),

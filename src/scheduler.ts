@@ -35,6 +35,11 @@ export interface SchedulerOptions {
   queueSize: number;
   /** AIMD per-host rates on 429/503 (see adaptive.ts). */
   adaptive?: boolean;
+  /**
+   * Slow start: the global cap begins here and grows by one per finished attempt (doubling every
+   * round trip, as TCP's window does) up to `concurrency`. Undefined = start at the full cap.
+   */
+  slowStart?: number;
   clock: Clock;
 }
 
@@ -73,6 +78,7 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
   #globalBucket: TokenBucket;
   #globalNext = -Infinity; // intended start of the next attempt under the global rate
   #intended = 0; // the intended start of the item #take returned last
+  #ramp: number; // the slow-start cap; Infinity once it reached the concurrency
   #inFlight = 0;
   #paused = false;
   #stopped = false;
@@ -93,6 +99,7 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
     this.#o = { ...options };
     this.#clock = options.clock;
     this.#start = start;
+    this.#ramp = options.slowStart ?? Infinity;
     this.#globalBucket = new TokenBucket(options.ratePerSec, options.burst, this.#clock.now(), CATCH_UP_MS);
     this.#queue = new HostQueue<T, HostState>(options.queueSize, () => ({
       inFlight: 0,
@@ -139,6 +146,7 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
   /** An attempt ended (success, failure or before a retry): frees its slots. */
   release(host: string): void {
     this.#inFlight--;
+    if (this.#ramp !== Infinity && ++this.#ramp >= this.#o.concurrency) this.#ramp = Infinity;
     const lane = this.#queue.peekLane(host);
     if (lane) {
       lane.state.inFlight--;
@@ -270,7 +278,8 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
     if (this.#stopped || this.#paused) return;
     const now = this.#clock.now();
     let wakeAt = Infinity;
-    while (this.#inFlight < this.#o.concurrency && this.#queue.size > 0 && this.canStart()) {
+    const cap = Math.min(this.#o.concurrency, this.#ramp);
+    while (this.#inFlight < cap && this.#queue.size > 0 && this.canStart()) {
       const globalDelay = this.#globalBucket.delayMs(now);
       if (globalDelay > 0) {
         this.#globalBucket.expectTake();

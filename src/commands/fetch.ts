@@ -29,6 +29,7 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 export function addFetchOptions(cmd: Command): Command {
   return cmd
     .option('-c, --concurrency <n>', `max requests in flight overall (default ${DEFAULTS.concurrency})`)
+    .option('--slow-start <n>', `start with this many in flight and add one per finished request up to --concurrency (default ${DEFAULTS.slowStart}; 0 = off)`)
     .option('--per-host <n>', `max requests in flight per host (default ${DEFAULTS.perHost})`)
     .option('-r, --rate <rate>', 'max requests started per second overall: 100, 100/s, 6000/m (default unlimited)')
     .option('--per-host-rate <rate>', 'max requests started per second per host, same syntax (default unlimited)')
@@ -162,7 +163,7 @@ export async function runFetch(cfg: FetchConfig, io: Io, inputOverride?: Readabl
   let skipped = 0;
   const r = (runner = new Runner({
     input: o.input,
-    scheduler: { concurrency: cfg.concurrency, perHost: cfg.perHost, ratePerSec: cfg.ratePerSec, perHostRatePerSec: cfg.perHostRatePerSec, burst: cfg.burst, queueSize: cfg.queueSize, adaptive: cfg.adaptive },
+    scheduler: { concurrency: cfg.concurrency, perHost: cfg.perHost, ratePerSec: cfg.ratePerSec, perHostRatePerSec: cfg.perHostRatePerSec, burst: cfg.burst, queueSize: cfg.queueSize, adaptive: cfg.adaptive, slowStart: cfg.slowStart || undefined },
     retry: { retries: cfg.retries, retryBaseMs: cfg.retryBaseMs, retryMaxMs: cfg.retryMaxMs },
     request: { method: cfg.method, headers: cfg.headers, timeoutMs: cfg.timeoutMs, maxBodyBytes: cfg.maxBodyBytes, maxRedirects: cfg.maxRedirects },
     graceMs: cfg.graceMs,

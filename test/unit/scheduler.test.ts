@@ -577,3 +577,25 @@ describe('Scheduler: stop, gate, snapshots', () => {
     expect(h.s.idle).toBe(true);
   });
 });
+
+describe('Scheduler: slow start', () => {
+  it('starts at the slow-start cap and grows by one per release up to the concurrency', () => {
+    const clock = new ManualClock();
+    const started: string[] = [];
+    const s = new Scheduler<{ host: string; id: number }>(
+      { concurrency: 6, perHost: 100, ratePerSec: Infinity, perHostRatePerSec: Infinity, burst: 1, queueSize: 100, clock, slowStart: 2 },
+      (item) => started.push(String(item.id)),
+    );
+    for (let i = 0; i < 20; i++) s.submit({ host: 'a', id: i });
+    expect(s.inFlight).toBe(2);
+    s.release('a'); // cap 3: two more start (1 + 2 = 3 in flight)
+    expect(s.inFlight).toBe(3);
+    s.release('a');
+    s.release('a'); // cap 5
+    expect(s.inFlight).toBe(5);
+    s.release('a'); // cap 6 = concurrency: the ramp is over
+    expect(s.inFlight).toBe(6);
+    for (let i = 0; i < 5; i++) s.release('a');
+    expect(s.inFlight).toBe(6);
+  });
+});
