@@ -31,6 +31,9 @@ export async function startProgress(stream: NodeJS.WritableStream, read: () => P
     fps: 5,
     barCompleteChar: color ? '\u2588' : '#',
     barIncompleteChar: color ? '\u2591' : '-',
+    // --progress on a pipe or file: one line per update instead of nothing.
+    noTTYOutput: true,
+    notTTYSchedule: 2000,
   });
   const payload = (n: ProgressNumbers) => ({ done: n.done, rps: Math.round(n.rps), inflight: n.inFlight, failed: n.failed });
   bar.start(1000, 0, payload(first));
