@@ -6,6 +6,7 @@
  * The hot path stays small because the bench drives tens of thousands of requests per second
  * through it: one preallocated body, no URL parsing unless the path carries a query string.
  */
+import { seededRandom } from './random.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -27,6 +28,11 @@ export interface TargetOptions {
   bodyBytes?: number;
   /** Seed for the error/throttle/jitter draws, so runs are reproducible. Default 1. */
   seed?: number;
+  /**
+   * Called synchronously as each request arrives, with the index of its host in `addresses`
+   * (e.g. to record arrival times for the benchmark's rate-accuracy check). Default null: none.
+   */
+  onArrival?: ((hostIndex: number) => void) | null;
 }
 
 /** Counters for one host (or, in `Targets.total`, for all of them). Live objects: read, don't write. */
@@ -77,6 +83,7 @@ const DEFAULTS = {
   retryAfterSec: 1,
   bodyBytes: 64,
   seed: 1,
+  onArrival: null,
 } satisfies Required<TargetOptions>;
 
 // Query overrides are bounded so a typo cannot stall a test for minutes or allocate gigabytes.
@@ -88,16 +95,6 @@ export function loopbackAddresses(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
 }
 
-/** A seeded PRNG (mulberry32) returning floats in [0, 1): tiny, fast, and good enough for fault injection. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Starts one server per address; if any fails to listen, the others are closed and the error is rethrown. */
 export async function startTargets(options: TargetOptions = {}): Promise<Targets> {
@@ -166,6 +163,7 @@ function resolve(o: TargetOptions): Resolved {
   check('retryAfterSec', Number.isInteger(r.retryAfterSec) && r.retryAfterSec >= 0);
   check('bodyBytes', Number.isInteger(r.bodyBytes) && r.bodyBytes >= 0 && r.bodyBytes <= MAX_BODY_BYTES);
   check('seed', Number.isFinite(r.seed));
+  check('onArrival', r.onArrival === null || typeof r.onArrival === 'function');
   return r;
 }
 
@@ -180,7 +178,11 @@ async function listen(address: string, index: number, shared: Shared): Promise<{
   // turning it on does not change which requests fail.
   const fate = seededRandom(shared.opts.seed * 1000 + index * 2);
   const jitter = seededRandom(shared.opts.seed * 1000 + index * 2 + 1);
-  const server = createServer({ keepAlive: true }, (req, res) => handle(req, res, stats, shared, fate, jitter));
+  const onArrival = shared.opts.onArrival;
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    if (onArrival !== null) onArrival(index);
+    handle(req, res, stats, shared, fate, jitter);
+  });
   server.keepAliveTimeout = 60_000; // outlive any client's idle pool timeout, so reuse never races a close
   server.headersTimeout = 20_000;
   await new Promise<void>((ok, fail) => {
@@ -270,3 +272,5 @@ function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
   });
 }
+
+export { seededRandom };

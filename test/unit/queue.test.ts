@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as prng } from '../../src/random.js';
 import { Fifo, HostQueue, type Lane } from '../../src/queue.js';
 
-/** Deterministic pseudo-random numbers in [0, 1). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Lets pending promise callbacks run (no timers involved). */
 const flush = async (): Promise<void> => {

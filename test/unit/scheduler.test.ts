@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as prng } from '../../src/random.js';
 import { ManualClock, type Clock } from '../../src/clock.js';
 import { Scheduler, type SchedulerOptions } from '../../src/scheduler.js';
 
@@ -7,17 +8,6 @@ interface Item {
   id: string;
 }
 
-/** Deterministic pseudo-random numbers in [0, 1). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Harness {
   clock: ManualClock;

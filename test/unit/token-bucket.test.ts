@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as prng } from '../../src/random.js';
 import { TokenBucket } from '../../src/token-bucket.js';
 
 /** A greedy caller that takes the moment it is allowed: the first `n` start times from t=0. */
@@ -45,17 +46,6 @@ function maxInWindow(starts: number[], windowMs: number): number {
   return max;
 }
 
-/** Deterministic pseudo-random numbers in [0, 1). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe('TokenBucket: greedy start times', () => {
   it.each<[string, number, number, number[]]>([
