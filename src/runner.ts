@@ -22,6 +22,8 @@ export interface AttemptRecorder {
   recordStart(nowMs: number, lateMs: number): void;
   /** Every attempt's end; latency only when a response came; corrected = from the intended start. */
   recordAttempt(host: string, latencyMs: number | null, status: number | null, correctedMs?: number): void;
+  /** Latency so far, for STATS. */
+  snapshot?(): { p50Ms: number | null; p99Ms: number | null };
 }
 
 export interface RunnerOptions {
@@ -230,6 +232,7 @@ export class Runner implements FetchControl {
   stats(): Record<string, unknown> {
     const now = this.#clock.now();
     const s = this.scheduler;
+    const latency = this.#o.attempts.snapshot?.();
     return {
       elapsed_s: round((now - this.#startedAt) / 1000),
       read: this.#read,
@@ -241,6 +244,9 @@ export class Runner implements FetchControl {
       retries_waiting: s.retryWaiting,
       paused: s.paused,
       rps: round(this.#startsPerSec.rate(now)),
+      rate_limit_per_s: Number.isFinite(s.limits.ratePerSec) ? s.limits.ratePerSec : null,
+      concurrency: s.limits.concurrency,
+      latency_ms: { p50: roundOrNull(latency?.p50Ms), p99: roundOrNull(latency?.p99Ms) },
       hosts: s.hosts(10),
     };
   }
@@ -277,20 +283,30 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
+function roundOrNull(n: number | null | undefined): number | null {
+  return n === null || n === undefined ? null : round(n);
+}
+
 /** Starts over the last few whole seconds, for a live rate that needs no timer. */
 class StartCounter {
   #counts = new Array<number>(6).fill(0);
   #second = 0;
+  #firstSecond = NaN;
   add(nowMs: number): void {
-    this.#advance(Math.floor(nowMs / 1000));
+    const second = Math.floor(nowMs / 1000);
+    if (Number.isNaN(this.#firstSecond)) this.#firstSecond = second;
+    this.#advance(second);
     this.#counts[this.#second % 6]!++;
   }
-  /** Starts per second over the last five complete seconds. */
+  /** Starts per second over the last (up to five) complete seconds; the current second so far before that. */
   rate(nowMs: number): number {
-    this.#advance(Math.floor(nowMs / 1000));
+    const second = Math.floor(nowMs / 1000);
+    this.#advance(second);
+    const complete = Math.min(5, second - this.#firstSecond);
+    if (!(complete > 0)) return this.#counts[this.#second % 6]! / Math.max(0.001, (nowMs % 1000) / 1000);
     let sum = 0;
-    for (let i = 1; i <= 5; i++) sum += this.#counts[(this.#second - i + 6) % 6]!;
-    return sum / 5;
+    for (let i = 1; i <= complete; i++) sum += this.#counts[(this.#second - i + 6) % 6]!;
+    return sum / complete;
   }
   #advance(second: number): void {
     if (second - this.#second >= 6) this.#counts.fill(0);

@@ -124,6 +124,10 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
   get retryWaiting(): number {
     return this.#retries.size;
   }
+  /** The global limits in force now (they change with SET RATE / SET CONCURRENCY). */
+  get limits(): { concurrency: number; ratePerSec: number } {
+    return { concurrency: this.#o.concurrency, ratePerSec: this.#o.ratePerSec };
+  }
   get paused(): boolean {
     return this.#paused;
   }
