@@ -3,6 +3,8 @@
 // group so a timeout (or Ctrl-C of the bench) can end it and anything it started, by pid.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 const STDOUT_CAP_BYTES = 32 * 1024 * 1024;
 const STDERR_TAIL_BYTES = 4096;
@@ -66,8 +68,13 @@ export function processCpuS(pid) {
 
 /** VmHWM (peak resident set) of a live process in KB, or null. */
 function peakRssKb(pid) {
+  return statusKb(pid, 'VmHWM');
+}
+
+/** A `Vm*:` line of /proc/<pid>/status in KB (VmRSS: resident now, VmHWM: peak), or null. */
+export function statusKb(pid, field) {
   try {
-    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : null;
   } catch {
     return null;
@@ -77,14 +84,32 @@ function peakRssKb(pid) {
 /**
  * Spawns argv and resolves when it exits (never rejects for the child's own failures).
  * Options: cwd, env, timeoutMs, pollRss (sample /proc/<pid>/status VmHWM while it runs; only
- * meaningful when argv execs straight into the measured program, e.g. via taskset).
- * Resolves { wallS, code, signal, timedOut, spawnError, stdout, stderrTail, cpuS, polledPeakRssKb }.
+ * meaningful when argv execs straight into the measured program, e.g. via taskset);
+ * input (an iterable or async iterable of strings piped into the child's stdin with backpressure:
+ * the next chunk is produced only when the pipe has room; default: stdin is /dev/null);
+ * rssSampleMs (sample VmRSS every so many ms into `rssSamples`: [{ tMs since spawn, kb }]).
+ * Resolves { wallS, code, signal, timedOut, spawnError, stdout, stderrTail, cpuS, polledPeakRssKb,
+ * rssSamples, inputError }.
  */
-export function runMeasured(argv, { cwd, env, timeoutMs, pollRss = false }) {
+export function runMeasured(argv, { cwd, env, timeoutMs, pollRss = false, input = null, rssSampleMs = 0 }) {
   return new Promise((resolve) => {
     const cpuBefore = reapedChildrenCpuS();
     const startNs = process.hrtime.bigint();
-    const child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    let inputError = null;
+    if (input && child.stdin) {
+      // A child that exits early (or is killed) breaks the pipe: that ends the feeding, nothing more.
+      pipeline(Readable.from(input, { objectMode: false }), child.stdin).catch((err) => {
+        inputError = err.code ?? err.message;
+      });
+    }
+    const rssSamples = [];
+    const sampler = rssSampleMs > 0 && child.pid !== undefined
+      ? setInterval(() => {
+          const kb = statusKb(child.pid, 'VmRSS');
+          if (kb !== null) rssSamples.push({ tMs: Math.round(Number(process.hrtime.bigint() - startNs) / 1e6), kb });
+        }, rssSampleMs)
+      : null;
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -120,12 +145,13 @@ export function runMeasured(argv, { cwd, env, timeoutMs, pollRss = false }) {
       clearTimeout(timer);
       clearTimeout(hardKill);
       clearInterval(poll);
+      clearInterval(sampler);
       active.delete(child.pid);
       // Anything the client left behind in its group goes too (normally nothing).
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
       const cpuAfter = reapedChildrenCpuS();
       const cpuS = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
-      resolve({ wallS, code, signal, timedOut, spawnError, stdout, stderrTail: stderr, cpuS, polledPeakRssKb });
+      resolve({ wallS, code, signal, timedOut, spawnError, stdout, stderrTail: stderr, cpuS, polledPeakRssKb, rssSamples, inputError });
     });
   });
 }

@@ -1,10 +1,11 @@
-// `npm run bench`: ratelimmq against a raw-undici baseline and curl --parallel, on a local target
-// in its own process. See `node bench/run.mjs --help` and bench/README.md.
+// `npm run bench`: the workloads of bench/README.md, each on a local target in its own process.
+// W1 (throughput: ratelimmq against a raw-undici baseline and curl --parallel) lives here; W2-W5
+// and the soak in bench/workloads/. See `node bench/run.mjs --help` and bench/README.md.
 //
-// Each run: reset the target's counters, spawn one client (own process group, killed after
+// Each W1/W2 run: reset the target's counters, spawn one client (own process group, killed after
 // --timeout-s), read its own count of ok URLs and its rusage, then check the target's counters
 // saw exactly one 200 per URL. A run counts only when all three agree.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ import { undiciBaseline, ratelimmq, curl, writeCurlConfig } from './tools.mjs';
 import { probePinning, probeGnuTime, probeCurl, probeRatelimmqFetch, machineFacts } from './env-probe.mjs';
 import { toolMedians, ratio, pairedRatio, noiseWarning, formatTable, formatRatios, markdownRow, MARKDOWN_HEADER } from './summary.mjs';
 import { summarise, formatSummary } from './profile-summary.mjs';
+import { WORKLOADS, W1_KEYS, buildSummary, formatSummaryTable } from './workloads/index.mjs';
 
 const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TOOLS = { undici: undiciBaseline, ratelimmq, curl };
@@ -70,7 +72,7 @@ const cpuMethod = reapedChildrenCpuS() !== null
 log(`CPU: ${cpuMethod}`);
 log(`RSS: node clients via preload process.resourceUsage().maxRSS; curl via ${timeBin ? `${timeBin} %M` : '/proc/<pid>/status VmHWM polling (GNU time not found)'}`);
 for (const why of Object.values(skipped)) log(`skip: ${why}`);
-if (tools.length === 0) {
+if (tools.length === 0 && (opts.profile || opts.workloads.includes('w1'))) {
   log('bench: nothing to run');
   process.exit(1);
 }
@@ -95,6 +97,7 @@ async function runOnce(tool, inputs, extra = {}) {
   mkdirSync(runDir);
   const ctx = { repoDir: REPO_DIR, ...inputs, concurrency: opts.concurrency, prefix: pinning.prefixes?.client ?? [], timeBin, runDir,
     ratelimmqArgs: opts['ratelimmq-args'].split(' ').filter(Boolean), ratelimmqBin, ...extra };
+  if (extra.ratelimmqArgs) ctx.ratelimmqArgs = [...extra.ratelimmqArgs, ...opts['ratelimmq-args'].split(' ').filter(Boolean)];
   await target.reset();
   const targetCpuBefore = processCpuS(target.pid);
   const measured = await runMeasured(tool.argv(ctx), {
@@ -114,7 +117,7 @@ async function runOnce(tool, inputs, extra = {}) {
   if (outcome.error) problems.push(outcome.error);
   if (outcome.clientOk !== n) problems.push(`client says ${outcome.clientOk} ok of ${n}`);
   if (after.requests !== n || served200 !== n) problems.push(`target saw ${after.requests} requests, ${served200} answered 200, of ${n}`);
-  if (after.maxInFlight > opts.concurrency) problems.push(`target saw ${after.maxInFlight} in flight > concurrency ${opts.concurrency}`);
+  if (after.maxInFlight > ctx.concurrency) problems.push(`target saw ${after.maxInFlight} in flight > concurrency ${ctx.concurrency}`);
 
   const cpuS = measured.cpuS ?? outcome.cpuSelfS;
   return {
@@ -136,6 +139,10 @@ async function runOnce(tool, inputs, extra = {}) {
     // busy near 1.0 would mean the target, not the client, set the pace.
     target: { requests: after.requests, status200: served200, aborted: after.aborted, maxInFlight: after.maxInFlight, cpuS: targetCpuS, busy: targetCpuS === null ? null : round3(targetCpuS / measured.wallS) },
     exit: { code: measured.code, signal: measured.signal, timedOut: measured.timedOut },
+    ...(outcome.latencyMs ? { latencyMs: outcome.latencyMs } : {}),
+    // Only for the caller to pick fields from (W2, W3); it deletes this before storing the record.
+    ...(extra.keepReport && outcome.report ? { report: outcome.report } : {}),
+    ...(extra.keepReport && outcome.snapshots ? { snapshots: outcome.snapshots } : {}),
     ...(problems.length ? { stderrTail: measured.stderrTail.slice(-1000) } : {}),
   };
 }
@@ -145,6 +152,7 @@ const describe = (r) =>
   (r.valid ? '' : `  INVALID: ${r.problems.join('; ')}${r.stderrTail ? `\n    stderr: ${r.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
 
 // ---- modes -----------------------------------------------------------------------------------
+/** W1 throughput: the three tools alternately on the same URLs. Its keys stay at the top level of the results file. */
 async function compare() {
   const started = Date.now();
   const deadline = started + opts['max-minutes'] * 60_000;
@@ -188,9 +196,7 @@ async function compare() {
   const row = markdownRow({ date, node: facts.node, cpu: `${cpuLabel} x${facts.cpus}`, pinned: !!pinning.prefixes, options: opts, medians, ratios });
   const labels = Object.fromEntries(tools.map((t) => [t.name, t.label]));
 
-  const outPath = resolve(REPO_DIR, opts.out ?? `bench/results/${opts.quick ? 'quick' : 'latest'}.json`);
-  mkdirSync(dirname(outPath), { recursive: true });
-  const result = {
+  const section = {
     date,
     durationS: Math.round((Date.now() - started) / 1000),
     incomplete,
@@ -215,15 +221,12 @@ async function compare() {
     markdown: { header: MARKDOWN_HEADER, row },
     runs,
   };
-  writeFileSync(outPath, `${JSON.stringify(result, null, 2)}\n`);
-
-  process.stdout.write(
+  const text =
     `\n${opts.urls} URLs over ${opts.hosts} hosts, concurrency ${opts.concurrency}, ${opts.runs} runs each; ` +
       `pinning ${pinning.prefixes ? 'on' : 'off'}${incomplete ? ' (INCOMPLETE: deadline hit)' : ''}\n\n` +
       `${formatTable(medians, labels)}\n${warning ? `\n${warning}\n` : ''}\nratios of medians:\n${formatRatios(ratios)}\n` +
-      `median of per-repetition ratios (steadier on a noisy machine):\n${formatRatios(paired)}\n\nREADME row:\n${MARKDOWN_HEADER}\n${row}\n\nwrote ${outPath}\n`,
-  );
-  return runs.every((r) => r.valid) && !incomplete ? 0 : 1;
+      `median of per-repetition ratios (steadier on a noisy machine):\n${formatRatios(paired)}\n\nREADME row:\n${MARKDOWN_HEADER}\n${row}\n`;
+  return { section, text: `== W1 throughput\n${text}`, ok: runs.every((r) => r.valid) && !incomplete };
 }
 
 async function profile() {
@@ -250,12 +253,91 @@ async function profile() {
   return 0;
 }
 
-// ---- main ------------------------------------------------------------------------------------
+// ---- main ----------------------------------------------------------------------------------
+/** Starts a target for one workload (pinned like W1's), stopping the previous one first. */
+async function useTarget({ hosts, latencyMs, extraArgs = [] }) {
+  if (target) {
+    target.stop();
+    await target.exited();
+  }
+  target = null;
+  target = await startTarget({ repoDir: REPO_DIR, hosts, latencyMs, extraArgs, prefix: pinning.prefixes?.target ?? [] });
+  log(`target pid ${target.pid}: ${target.args} -> ${target.bases.length} hosts (${target.bases[0]} ...)`);
+  return target;
+}
+
+/** Everything a workload module needs from this process (see bench/workloads/index.mjs). */
+const workloadEnv = {
+  opts, tmpDir, repoDir: REPO_DIR, pinning, facts, timeBin, ratelimmqBin, log, useTarget, makeUrls, writeInputs,
+  runOnce: (tool, inputs, extra) => runOnce(tool, inputs, extra),
+  describe: (r) => describe(r),
+  get target() {
+    return target;
+  },
+  tools: { undici: undiciBaseline, ratelimmq, curl },
+  selectedTools: opts.tools.filter((t) => !skipped[t]),
+};
+
+/** The previous results file, so workloads not run this time keep their last section. */
+function readPrevious(path) {
+  try {
+    return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+  } catch {
+    log(`bench: ${path} is not valid JSON; starting a new one`);
+    return {};
+  }
+}
+
+async function runWorkloads() {
+  const outPath = resolve(REPO_DIR, opts.out ?? `bench/results/${opts.quick ? 'quick' : 'latest'}.json`);
+  const result = readPrevious(outPath);
+  const texts = [];
+  let ok = true;
+  for (const name of opts.workloads) {
+    const started = Date.now();
+    log(`\n== ${name}: ${WORKLOADS[name]?.title ?? 'W1 throughput'}`);
+    let out;
+    try {
+      if (name === 'w1') {
+        await useTarget({ hosts: opts.hosts, latencyMs: 0 });
+        out = await compare();
+      } else {
+        out = await WORKLOADS[name].run(workloadEnv);
+      }
+    } catch (err) {
+      log(`bench: ${name} failed: ${err?.stack ?? err}`);
+      ok = false;
+      continue;
+    }
+    if (name === 'w1') {
+      for (const k of W1_KEYS) delete result[k];
+      Object.assign(result, out.section);
+    } else {
+      result[name] = { ...out.section, durationS: Math.round((Date.now() - started) / 1000) };
+    }
+    texts.push(out.text);
+    ok &&= out.ok;
+    process.stdout.write(`\n${out.text}\n`);
+  }
+  result.updatedAt = new Date().toISOString();
+  result.lastInvocation = { workloads: opts.workloads, argv: process.argv.slice(2).join(' ') };
+  result.summary = buildSummary(result);
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(outPath, `${JSON.stringify(result, null, 2)}\n`);
+  const summaryText = formatSummaryTable(result.summary);
+  writeFileSync(outPath.replace(/\.json$/, '') + '.md', `# Bench summary (${result.updatedAt})\n\nFrom \`${outPath.slice(REPO_DIR.length + 1)}\`; each row has the date of its own run.\n\n${summaryText}\n`);
+  process.stdout.write(`\n== summary (every workload in ${outPath}, each from its latest run)\n${summaryText}\n\nwrote ${outPath} and ${outPath.replace(/\.json$/, '')}.md\n`);
+  return ok ? 0 : 1;
+}
+
 let code = 1;
 try {
-  target = await startTarget({ repoDir: REPO_DIR, hosts: opts.hosts, latencyMs: 0, prefix: pinning.prefixes?.target ?? [] });
-  log(`target pid ${target.pid}: ${target.bases.join(' ')}`);
-  code = opts.profile ? await profile() : await compare();
+  if (opts.profile) {
+    await useTarget({ hosts: opts.hosts, latencyMs: 0 });
+    code = await profile();
+  } else {
+    code = await runWorkloads();
+  }
 } catch (err) {
   log(`bench: ${err?.stack ?? err}`);
 } finally {

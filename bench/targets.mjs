@@ -2,9 +2,11 @@
 // or, when pinning, a CPU with the client being measured.
 //
 // Protocol (see fixtures/target.mjs): stdin must be a pipe (the target exits when it closes);
-// stdout is JSON lines: {"bases":[...]} once listening, {"stats":{...}} per "stats" line we send.
+// stdout is JSON lines: {"bases":[...]} once listening, {"stats":{...}} per "stats" line we send,
+// {"times":{...}} per "times" line (only meaningful with --record-times).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { processCpuS } from './measure.mjs';
 
 const READY_TIMEOUT_MS = 15_000;
 const STATS_TIMEOUT_MS = 5_000;
@@ -12,10 +14,12 @@ const STATS_TIMEOUT_MS = 5_000;
 /**
  * Starts the target and resolves once it listens.
  * `prefix` is the command that pins it (e.g. ['taskset', '-c', '1']), or [] for none.
- * Returns { pid, bases, stats(), stop() }; stop() is idempotent and safe to call from signal handlers.
+ * `extraArgs`: more target flags, e.g. ['--jitter', '5', '--error-rate', '0.01', '--record-times'].
+ * Returns { pid, bases, args, stats(), snapshot(), reset(), times(), stop(), exited() }; stop() is
+ * idempotent and safe to call from signal handlers.
  */
-export async function startTarget({ repoDir, hosts, latencyMs, prefix = [] }) {
-  const args = [...prefix, process.execPath, 'fixtures/target.mjs', '--hosts', String(hosts), '--latency', String(latencyMs)];
+export async function startTarget({ repoDir, hosts, latencyMs, prefix = [], extraArgs = [] }) {
+  const args = [...prefix, process.execPath, 'fixtures/target.mjs', '--hosts', String(hosts), '--latency', String(latencyMs), ...extraArgs];
   const child = spawn(args[0], args.slice(1), { cwd: repoDir, stdio: ['pipe', 'pipe', 'inherit'] });
   // Writing "stats" after the target died must not crash the bench.
   child.stdin.on('error', () => {});
@@ -64,14 +68,30 @@ export async function startTarget({ repoDir, hosts, latencyMs, prefix = [] }) {
 
   try {
     const { bases } = await waitFor((o) => Array.isArray(o.bases), READY_TIMEOUT_MS, 'ready line');
+    const snapshot = async () => {
+      const reply = waitFor((o) => o.stats !== undefined, STATS_TIMEOUT_MS, 'stats reply');
+      child.stdin.write('stats\n');
+      return (await reply).stats;
+    };
     return {
       pid: child.pid,
       bases,
+      args: args.slice(prefix.length).join(' '),
       /** Counters across all hosts: { requests, inFlight, maxInFlight, aborted, statuses }. */
       async stats() {
-        const reply = waitFor((o) => o.stats !== undefined, STATS_TIMEOUT_MS, 'stats reply');
-        child.stdin.write('stats\n');
-        return (await reply).stats.total;
+        return (await snapshot()).total;
+      },
+      /** { total, hosts: [{ base, requests, ... }] }. */
+      snapshot,
+      /** CPU seconds the target has used so far, or null off Linux. */
+      cpuS: () => processCpuS(child.pid),
+      /** Raw arrival times per host (needs --record-times): [{ base, count, ms: [...] }]. */
+      async times() {
+        const reply = waitFor((o) => o.times !== undefined, STATS_TIMEOUT_MS, 'times reply');
+        child.stdin.write('times\n');
+        const { times } = await reply;
+        if (times.error) throw new Error(`target: ${times.error}`);
+        return times.hosts;
       },
       /** Zeroes the counters (except in-flight), so maxInFlight is per run. */
       async reset() {

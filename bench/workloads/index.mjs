@@ -1,0 +1,48 @@
+// The workloads besides W1 (which lives in bench/run.mjs), and the summary over all of them.
+// A workload module: { title, run(env) -> { section, text, ok }, format(section) -> string,
+// headline(section) -> { figures, goals } }. `env` is built in run.mjs (options, target control,
+// runOnce, inputs). Its section goes under its own key of the results file.
+import * as w2 from './w2-latency.mjs';
+import * as w3 from './w3-rate.mjs';
+import * as w4 from './w4-memory.mjs';
+import * as w5 from './w5-startup.mjs';
+import * as soak from './soak.mjs';
+import { formatRows } from './table.mjs';
+
+export const WORKLOADS = { w2, w3, w4, w5, soak };
+
+/** W1's keys, at the top level of the results file since before the other workloads existed. */
+export const W1_KEYS = ['date', 'durationS', 'incomplete', 'machine', 'method', 'options', 'commands', 'medians', 'ratios', 'pairedRatios', 'warning', 'markdown', 'runs'];
+
+const W1_GOAL = 0.85;
+
+function w1Headline(r) {
+  const rq = r.medians?.ratelimmq;
+  const paired = r.pairedRatios?.['ratelimmq / raw undici']?.reqPerS ?? null;
+  const ofMedians = r.ratios?.['ratelimmq / raw undici']?.reqPerS ?? null;
+  return {
+    figures: `ratelimmq ${rq?.reqPerS ?? '-'} req/s, raw undici ${r.medians?.undici?.reqPerS ?? '-'}, curl ${r.medians?.curl?.reqPerS ?? '-'}; ratelimmq/undici ${paired ?? '-'}x (paired; ${ofMedians ?? '-'}x of medians); CPU/10k ${rq?.cpuPer10kS ?? '-'} s`,
+    goals: paired === null ? null : { throughput: { goal: `ratelimmq >= ${W1_GOAL}x raw undici req/s (paired)`, value: paired, met: paired >= W1_GOAL } },
+  };
+}
+
+/** Headline figures and goals per workload present in the results (each from its own latest run). */
+export function buildSummary(result) {
+  const out = {};
+  if (result.medians) out.w1 = { date: result.date, title: 'W1 throughput (50k URLs, 4 hosts, c=100)', ...w1Headline(result) };
+  for (const [name, mod] of Object.entries(WORKLOADS)) {
+    if (result[name]) out[name] = { date: result[name].date, title: mod.title, ...mod.headline(result[name]) };
+  }
+  return out;
+}
+
+/** The summary as a Markdown-friendly table: workload, date, headline figures, goals met. */
+export function formatSummaryTable(summary) {
+  const goalText = (goals) => {
+    if (!goals) return 'no goal set';
+    return Object.entries(goals).map(([k, g]) => `${k} ${g.met ? 'met' : 'MISSED'}`).join(', ');
+  };
+  const rows = Object.entries(summary).map(([k, s]) => `| ${k} | ${s.date?.slice(0, 16).replace('T', ' ') ?? '-'} | ${s.figures} | ${goalText(s.goals)} |`);
+  return ['| workload | run (UTC) | headline (medians) | goals |', '|---|---|---|---|', ...rows].join('\n');
+}
+
