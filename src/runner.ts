@@ -173,8 +173,8 @@ export class Runner implements FetchControl {
 
   #start(job: Job, intendedMs: number): void {
     const now = this.#clock.now();
-    job.intendedMs = intendedMs;
-    this.#o.attempts.recordStart(now, now - intendedMs);
+    job.intendedMs = Number.isNaN(intendedMs) ? now : intendedMs;
+    this.#o.attempts.recordStart(now, now - job.intendedMs);
     job.waitMs += now - job.readyAtMs;
     if (job.attempts === 0) job.firstStartMs = now;
     job.attempts++;

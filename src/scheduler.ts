@@ -14,11 +14,11 @@ import { cutRate, growRate, nextGapEwma } from './adaptive.js';
 import { TokenBucket } from './token-bucket.js';
 
 /**
- * A start up to this late (ms) after its token became available keeps the rate schedule, so timers
- * that fire late lose no capacity; a later one (an idle host, a long stall) restarts the schedule
- * rather than bursting.
+ * A start up to this late (ms) after its token became available keeps the rate schedule, caught up
+ * at twice the rate, so late timers and short stalls (GC, a cold JIT, a busy machine) lose no
+ * capacity; a later one (an idle host, a long stall) restarts the schedule rather than bursting.
  */
-const CATCH_UP_MS = 25;
+const CATCH_UP_MS = 250;
 
 export interface SchedulerOptions {
   /** Max attempts in flight overall. */
@@ -91,9 +91,10 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
 
   /**
    * `start(item, intendedMs)` launches an attempt. `intendedMs` is when it should have started had
-   * every limit been met on time: the rate schedule (start i at t0 + i/rate, never re-anchored while
-   * work is waiting) or the item's `dueMs` (when it was queued or its backoff ended). Latency from
-   * there is corrected for coordinated omission: a stalled client or server cannot hide.
+   * every limit been met on time: the rate schedule (start i at t0 + i/rate, kept while work is
+   * waiting) or the item's `dueMs` (when it was queued or its backoff ended); NaN when no rate
+   * applies (then it is the actual start). Latency from there is corrected for coordinated
+   * omission: a stalled client or server cannot hide.
    */
   constructor(options: SchedulerOptions, start: (item: T, intendedMs: number) => void) {
     this.#o = { ...options };
@@ -321,15 +322,21 @@ export class Scheduler<T extends { host: string; dueMs?: number }> {
     const s = lane.state;
     const item = this.#queue.take(lane)!;
     // The schedule: max(when the item was due, the next slot of each rate that applies).
-    // Without a rate there is no schedule: the intended start is the actual one.
+    // The schedule, for latency corrected for coordinated omission. Without a rate there is none
+    // (NaN: the intended start is the actual one).
     const globalRate = this.#globalBucket.ratePerSec;
-    const scheduled = s.bucket !== null || Number.isFinite(globalRate);
-    let intended = scheduled ? (item.dueMs ?? now) : now;
-    if (s.bucket) intended = Math.max(intended, s.next);
-    if (Number.isFinite(globalRate)) intended = Math.max(intended, this.#globalNext);
-    if (s.bucket) s.next = intended + 1000 / s.bucket.ratePerSec;
-    if (Number.isFinite(globalRate)) this.#globalNext = intended + 1000 / globalRate;
-    this.#intended = Math.min(intended, now); // a burst may start ahead of the schedule: never "early"
+    if (s.bucket === null && !Number.isFinite(globalRate)) this.#intended = NaN;
+    else {
+      let intended = item.dueMs ?? now;
+      if (s.bucket) intended = Math.max(intended, s.next);
+      if (Number.isFinite(globalRate)) intended = Math.max(intended, this.#globalNext);
+      // Later than the catch-up window, the buckets restart their schedule, and so does this one:
+      // this start counts as late, the ones after it do not inherit its delay.
+      const base = now - intended > CATCH_UP_MS ? now : intended;
+      if (s.bucket) s.next = base + 1000 / s.bucket.ratePerSec;
+      if (Number.isFinite(globalRate)) this.#globalNext = base + 1000 / globalRate;
+      this.#intended = Math.min(intended, now); // a burst may start ahead of the schedule: never "early"
+    }
 
     this.#globalBucket.take(now);
     s.bucket?.take(now);

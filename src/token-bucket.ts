@@ -3,9 +3,13 @@
  * credit is fractional and exact: no rounding, no periodic refill, no drift over long runs.
  * Pure: every method takes `now` in milliseconds.
  *
- * Invariant: at most `burst` takes in any instant, and over any window of length W at most
- * burst + W * ratePerSec / 1000 takes.
+ * Invariant: over any window of length W at most burst + W * ratePerSec / 1000 takes, except
+ * that a caller late by up to `catchUpMs` may catch up (see expectTake); with burst 1 it catches up
+ * at twice the rate, never all at once.
  */
+
+/** Timer granularity allowed to the catch-up pace: starts this close count as spaced. */
+const PACE_SLACK_MS = 1;
 export class TokenBucket {
   #intervalMs: number; // 1000 / rate; 0 = unlimited
   #toleranceMs: number; // (burst - 1) * interval: how far ahead of the schedule a take may be
@@ -13,8 +17,8 @@ export class TokenBucket {
   #tat: number; // the schedule: a take is allowed when now >= tat - tolerance
   #catchUpMs: number;
   #expected = NaN; // the token a caller waits for (its availability time), see expectTake
-  #lastTakeMs = -Infinity;
-  #minGapMs = 0; // burst 1: catching up after a late timer never starts two at once
+  #paceAt = -Infinity; // burst 1: a second schedule at twice the rate that paces catching up
+  #paceIntervalMs = 0;
 
   /**
    * `ratePerSec` may be Infinity (unlimited); `burst` >= 1. `catchUpMs`: see `expectTake`.
@@ -35,7 +39,7 @@ export class TokenBucket {
   /** Milliseconds until a take is allowed; 0 means now. */
   delayMs(nowMs: number): number {
     if (this.#intervalMs === 0) return 0;
-    return Math.max(0, this.#tat - this.#toleranceMs - nowMs, this.#lastTakeMs + this.#minGapMs - nowMs);
+    return Math.max(0, this.#tat - this.#toleranceMs - nowMs, this.#paceAt - PACE_SLACK_MS - nowMs);
   }
 
   /**
@@ -55,7 +59,7 @@ export class TokenBucket {
     const keep = this.#expected === due && nowMs - due <= this.#catchUpMs;
     this.#tat = (keep ? this.#tat : Math.max(this.#tat, nowMs)) + this.#intervalMs;
     this.#expected = NaN;
-    this.#lastTakeMs = nowMs;
+    if (this.#paceIntervalMs > 0) this.#paceAt = Math.max(this.#paceAt, nowMs) + this.#paceIntervalMs;
   }
 
   /** Takes a token if one is available now. */
@@ -73,10 +77,9 @@ export class TokenBucket {
     const debt = this.#tat - nowMs;
     this.#intervalMs = interval;
     this.#toleranceMs = (this.#burst - 1) * interval;
-    // With burst 1, a catch-up start keeps half an interval from the previous one. Below ~4 ms
-    // intervals timers cannot be that precise, and catching up within a tick is the lesser evil.
-    this.#minGapMs = this.#burst === 1 && interval >= 4 ? interval / 2 : 0;
-    this.#lastTakeMs = -Infinity; // a new rate starts a new schedule
+    // With burst 1, catching up after a late timer or a stall goes at twice the rate, not at once.
+    this.#paceIntervalMs = this.#burst === 1 ? interval / 2 : 0;
+    this.#paceAt = -Infinity; // a new rate starts a new schedule
     this.#tat = debt > 0 && oldInterval > 0 ? nowMs + (debt * interval) / oldInterval : nowMs;
   }
 }
