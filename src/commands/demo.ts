@@ -8,8 +8,7 @@ import { Command } from 'commander';
 import { resolveFetchConfig, type RawFetchOptions } from '../config.js';
 import type { Io } from '../io.js';
 import { parseInteger, parseDuration } from '../option-values.js';
-import { startTargets } from '../target-server.js';
-import { addFetchOptions, runFetch } from './fetch.js';
+import { addFetchOptions } from './fetch.js';
 
 /** URL lines in chunks of a thousand, generated as they are read. */
 function urlLines(urlFor: (i: number) => string, count: number): Readable {
@@ -38,6 +37,7 @@ export function demoCommand(io: Io, done: (code: number) => void): Command {
     const throttleRate = Number(opts.throttleRate);
     // Results only when asked for with -o: thousands of NDJSON lines would drown the report.
     const cfg = resolveFetchConfig('-', { ...opts, results: typeof opts.output === 'string' }, io.env);
+    const [{ startTargets }, { runFetch }] = await Promise.all([import('../target-server.js'), import('./fetch-run.js')]);
     const targets = await startTargets({ latencyMs, latencyJitterMs: latencyMs / 2, errorRate, throttleRate, retryAfterSec: 1 });
     try {
       io.stderr.write(
