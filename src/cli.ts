@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { processIo, UsageError, type Io } from './io.js';
 import { VERSION } from './version.js';
+import { benchModesCommand } from './commands/bench-modes.js';
 import { demoCommand } from './commands/demo.js';
 import { fetchCommand } from './commands/fetch.js';
 import { serveCommand } from './commands/serve.js';
@@ -31,6 +32,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   program.addCommand(fetchCommand(io, done));
   program.addCommand(serveCommand(io, done));
   program.addCommand(demoCommand(io, done));
+  program.addCommand(benchModesCommand(io, done));
   for (const cmd of [program, ...program.commands]) cmd.exitOverride().configureOutput(output);
 
   try {
