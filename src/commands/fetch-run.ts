@@ -19,6 +19,7 @@ import { buildReport } from '../report.js';
 import { formatReportText } from '../report-text.js';
 import { Runner } from '../runner.js';
 import { startSnapshots } from '../snapshot.js';
+import { warmUp } from '../warm-up.js';
 import { checkThresholds, exitCode, formatBreach, formatUnchecked, uncheckedRules } from '../thresholds.js';
 import type { Progress } from '../progress.js';
 
@@ -92,6 +93,7 @@ async function openAll(cfg: FetchConfig, io: Io, inputOverride?: Readable): Prom
 /** Runs a resolved fetch to its end; returns the exit code. `inputOverride` feeds the demo. */
 export async function runFetch(cfg: FetchConfig, io: Io, inputOverride?: Readable): Promise<number> {
   const o = await openAll(cfg, io, inputOverride);
+  await warmUp();
   let runner: Runner | undefined;
   // An output that fails (full disk, closed pipe) stops the run with exit code 74; a closed
   // stdout (`| head`) stops it quietly with 0.
