@@ -93,7 +93,9 @@ async function openAll(cfg: FetchConfig, io: Io, inputOverride?: Readable): Prom
 /** Runs a resolved fetch to its end; returns the exit code. `inputOverride` feeds the demo. */
 export async function runFetch(cfg: FetchConfig, io: Io, inputOverride?: Readable): Promise<number> {
   const o = await openAll(cfg, io, inputOverride);
-  await warmUp();
+  const dispatcherOptions = { timeoutMs: cfg.timeoutMs, http2: cfg.http2, resolve: cfg.resolve };
+  const request = { method: cfg.method, headers: cfg.headers, timeoutMs: cfg.timeoutMs, maxBodyBytes: cfg.maxBodyBytes, maxRedirects: cfg.maxRedirects };
+  await warmUp(() => createDispatcher(dispatcherOptions), request);
   let runner: Runner | undefined;
   // An output that fails (full disk, closed pipe) stops the run with exit code 74; a closed
   // stdout (`| head`) stops it quietly with 0.
@@ -104,14 +106,14 @@ export async function runFetch(cfg: FetchConfig, io: Io, inputOverride?: Readabl
   };
   const journal = cfg.journal ? openJournal(cfg.journal, outputFailed(`journal ${cfg.journal}`)) : null;
   const metrics = new Metrics({ clock: systemClock });
-  const dispatcher = createDispatcher({ timeoutMs: cfg.timeoutMs, http2: cfg.http2, resolve: cfg.resolve });
+  const dispatcher = createDispatcher(dispatcherOptions);
   const writer = o.out ? new NdjsonWriter(o.out, { onDrain: () => runner?.scheduler.pump(), onError: outputFailed('results') }) : null;
   let skipped = 0;
   const r = (runner = new Runner({
     input: o.input,
     scheduler: { concurrency: cfg.concurrency, perHost: cfg.perHost, ratePerSec: cfg.ratePerSec, perHostRatePerSec: cfg.perHostRatePerSec, burst: cfg.burst, queueSize: cfg.queueSize, adaptive: cfg.adaptive, slowStart: cfg.slowStart || undefined },
     retry: { retries: cfg.retries, retryBaseMs: cfg.retryBaseMs, retryMaxMs: cfg.retryMaxMs },
-    request: { method: cfg.method, headers: cfg.headers, timeoutMs: cfg.timeoutMs, maxBodyBytes: cfg.maxBodyBytes, maxRedirects: cfg.maxRedirects },
+    request,
     graceMs: cfg.graceMs,
     dispatcher,
     clock: systemClock,
