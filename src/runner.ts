@@ -122,10 +122,6 @@ export class Runner implements FetchControl {
     return this.#done;
   }
 
-  get stopReason(): StopReason | null {
-    return this.#stopped;
-  }
-
   /** The one stop path. Idempotent: the first reason wins. */
   stop(reason: StopReason): void {
     if (this.#stopped) return;
