@@ -4,9 +4,18 @@
  * only bump counters, do Map lookups and record into preallocated histograms, never allocate per call.
  * Reading (`latencyUs`, `hosts`, `snapshot`) is for the report and live stats, and may allocate.
  */
-import * as hdr from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type Int32Module from 'hdr-histogram-js/dist/Int32Histogram.js';
+import type PackedModule from 'hdr-histogram-js/dist/PackedHistogram.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Result, ResultSink } from './result.js';
+
+// The two histogram classes we use, not the package index: the index also loads the log writer,
+// the encoder (pako) and the WebAssembly build, ~30 ms of start-up for nothing here. require():
+// an ES import of these CommonJS files differs between Node and test loaders in what `default` is.
+const require = createRequire(import.meta.url);
+const { default: Int32Histogram } = require('hdr-histogram-js/dist/Int32Histogram.js') as typeof Int32Module;
+const { default: PackedHistogram } = require('hdr-histogram-js/dist/PackedHistogram.js') as typeof PackedModule;
 
 /** Latencies above this (one hour) are recorded as this; a fixed range keeps the histograms preallocated. */
 const MAX_LATENCY_US = 3_600_000_000;
@@ -40,21 +49,16 @@ export interface MetricsSnapshot {
 
 /** A histogram plus exact count, min, max and sum (the histogram's own are bucket-rounded). */
 class LatencyRecorder {
-  readonly #hist: hdr.Histogram;
+  readonly #hist: InstanceType<typeof Int32Histogram | typeof PackedHistogram>;
   count = 0;
   minUs = Infinity;
   maxUs = 0;
   sumUs = 0;
 
-  constructor(digits: 2 | 3, bitBucketSize: hdr.BitBucketSize) {
-    this.#hist = hdr.build({
-      lowestDiscernibleValue: 1,
-      highestTrackableValue: MAX_LATENCY_US,
-      numberOfSignificantValueDigits: digits,
-      bitBucketSize,
-      autoResize: false,
-      useWebAssembly: false,
-    });
+  /** Packed: memory grows with the values seen, not the range (per-host histograms, one per host). */
+  constructor(digits: 2 | 3, packed: boolean) {
+    const Histogram = packed ? PackedHistogram : Int32Histogram;
+    this.#hist = new Histogram(1, MAX_LATENCY_US, digits);
   }
 
   record(latencyMs: number): void {
@@ -105,7 +109,7 @@ export class HostStats {
   constructor(readonly host: string) {}
 
   recordLatency(latencyMs: number): void {
-    (this.#latency ??= new LatencyRecorder(2, 'packed')).record(latencyMs);
+    (this.#latency ??= new LatencyRecorder(2, true)).record(latencyMs);
   }
 
   /** Percentile of this host's response latencies in µs (2 significant digits), null when none. */
@@ -117,11 +121,11 @@ export class HostStats {
 /** Aggregates one run. `now` must be the same clock the runner uses (per-host rates come from it). */
 export class Metrics implements ResultSink {
   readonly #clock: Pick<Clock, 'now'>;
-  readonly #latency = new LatencyRecorder(3, 32);
+  readonly #latency = new LatencyRecorder(3, false);
   /** Latency from the intended (scheduled) start: corrected for coordinated omission. */
-  readonly #corrected = new LatencyRecorder(3, 32);
+  readonly #corrected = new LatencyRecorder(3, false);
   /** Latency since the last `takeInterval`, for --snapshot-every. */
-  readonly #interval = new LatencyRecorder(3, 32);
+  readonly #interval = new LatencyRecorder(3, false);
   #intervalErrors = 0;
   #intervalAttempts = 0;
   #starts = 0;

@@ -218,6 +218,22 @@ describe('fetch: --fail-on and exit codes', () => {
     expect(fh.stdout).toMatch(/Usage: ratelimmq fetch/);
     expect(fh.stdout).toMatch(/--concurrency/);
   });
+
+  it('a fetch loads undici and hdr-histogram-js modules one by one, not their package indexes (start-up)', async () => {
+    const s = await server();
+    // At exit, list the CommonJS modules that were loaded (ES imports of CommonJS land in require.cache too).
+    const preload = `data:text/javascript,${encodeURIComponent(
+      `import { createRequire } from 'node:module'; const r = createRequire('/');
+       process.on('exit', () => process.stderr.write('loaded ' + JSON.stringify(Object.keys(r.cache).map((k) => k.split('node_modules/')[1] ?? '')) + '\\n'));`,
+    )}`;
+    const r = await runCli(['fetch', '--report', 'none', '-o', '/dev/null'], { stdin: `${s.url('/a')}\n`, env: { NODE_OPTIONS: `--import=${preload}` } });
+    expect(r.code).toBe(0);
+    const loaded = JSON.parse(/loaded (.*)/.exec(r.stderr)![1]!) as string[];
+    expect(loaded).toContain('undici/lib/dispatcher/agent.js');
+    expect(loaded).toContain('hdr-histogram-js/dist/Int32Histogram.js');
+    expect(loaded).not.toContain('undici/index.js');
+    expect(loaded).not.toContain('hdr-histogram-js/dist/index.js');
+  });
 });
 
 describe('fetch: stopping', () => {
