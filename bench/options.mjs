@@ -2,7 +2,7 @@
 // `parseOptions` is pure; a bad value throws a TypeError naming the option and quoting the value.
 import { parseArgs } from 'node:util';
 
-export const TOOL_NAMES = ['undici', 'ratelimmq', 'curl'];
+export const TOOL_NAMES = ['undici', 'dispatch', 'ratelimmq', 'curl'];
 export const WORKLOAD_NAMES = ['w1', 'w2', 'w3', 'w4', 'w5', 'soak'];
 /** The soak takes ~2.5 min on its own, so it runs only when asked for. */
 export const DEFAULT_WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'];

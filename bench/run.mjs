@@ -12,14 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { parseOptions, usage } from './options.mjs';
 import { startTarget } from './targets.mjs';
 import { runMeasured, killAllClients, processCpuS, reapedChildrenCpuS } from './measure.mjs';
-import { undiciBaseline, ratelimmq, curl, writeCurlConfig } from './tools.mjs';
+import { undiciBaseline, dispatchBaseline, ratelimmq, curl, writeCurlConfig } from './tools.mjs';
 import { probePinning, probeGnuTime, probeCurl, probeRatelimmqFetch, machineFacts } from './env-probe.mjs';
 import { toolMedians, ratio, pairedRatio, noiseWarning, formatTable, formatRatios, markdownRow, MARKDOWN_HEADER } from './summary.mjs';
 import { summarise, formatSummary } from './profile-summary.mjs';
 import { WORKLOADS, W1_KEYS, buildSummary, formatSummaryTable } from './workloads/index.mjs';
 
 const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const TOOLS = { undici: undiciBaseline, ratelimmq, curl };
+const TOOLS = { undici: undiciBaseline, dispatch: dispatchBaseline, ratelimmq, curl };
 const log = (msg) => process.stderr.write(`${msg}\n`);
 
 let opts;
@@ -152,7 +152,7 @@ const describe = (r) =>
   (r.valid ? '' : `  INVALID: ${r.problems.join('; ')}${r.stderrTail ? `\n    stderr: ${r.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
 
 // ---- modes -----------------------------------------------------------------------------------
-/** W1 throughput: the three tools alternately on the same URLs. Its keys stay at the top level of the results file. */
+/** W1 throughput: the tools alternately on the same URLs. Its keys stay at the top level of the results file. */
 async function compare() {
   const started = Date.now();
   const deadline = started + opts['max-minutes'] * 60_000;
@@ -183,12 +183,16 @@ async function compare() {
     'ratelimmq / raw undici': ratio(medians.ratelimmq, medians.undici),
     'ratelimmq / curl': ratio(medians.ratelimmq, medians.curl),
     'raw undici / curl': ratio(medians.undici, medians.curl),
+    'ratelimmq / raw dispatch': ratio(medians.ratelimmq, medians.dispatch),
+    'raw dispatch / curl': ratio(medians.dispatch, medians.curl),
   };
   // Runs of one repetition are neighbours in time, so they share the machine's noise; the median
   // of per-repetition ratios is steadier than the ratio of medians on a busy box.
   const paired = {
     'ratelimmq / raw undici': pairedRatio(runs, 'ratelimmq', 'undici'),
     'ratelimmq / curl': pairedRatio(runs, 'ratelimmq', 'curl'),
+    'ratelimmq / raw dispatch': pairedRatio(runs, 'ratelimmq', 'dispatch'),
+    'raw dispatch / curl': pairedRatio(runs, 'dispatch', 'curl'),
   };
   const warning = noiseWarning(medians);
   const date = new Date().toISOString();

@@ -74,6 +74,15 @@ export const undiciBaseline = {
   },
 };
 
+/** undici's `dispatch` with a counting handler: the floor under any undici client (see the file). */
+export const dispatchBaseline = {
+  name: 'dispatch',
+  label: 'raw dispatch',
+  argv: (ctx) => [...ctx.prefix, process.execPath, ...(ctx.nodeFlags ?? []), 'bench/baseline-dispatch.mjs', ctx.urlFile, '--concurrency', String(ctx.concurrency)],
+  env: nodeEnv,
+  parse: (measured, ctx) => undiciBaseline.parse(measured, ctx),
+};
+
 export const ratelimmq = {
   name: 'ratelimmq',
   label: 'ratelimmq',
@@ -152,4 +161,4 @@ export function writeCurlConfig(path, urls) {
   writeFileSync(path, urls.map((u) => `url = "${u}"\noutput = "/dev/null"\n`).join(''));
 }
 
-export const ALL_TOOLS = [undiciBaseline, ratelimmq, curl];
+export const ALL_TOOLS = [undiciBaseline, dispatchBaseline, ratelimmq, curl];
