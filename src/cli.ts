@@ -2,7 +2,6 @@
  * The command-line program: `main(argv, io)` parses arguments and runs one command, returning the
  * exit code. Usage errors become one line on stderr and exit code 2.
  */
-import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { processIo, UsageError, type Io } from './io.js';
 import { VERSION } from './version.js';
@@ -54,11 +53,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 /** Entry point used by bin/ratelimmq.js. */
 export function run(): void {
-  // undici's HTTP parser is WebAssembly. V8 compiles it with Liftoff, then recompiles it with
-  // TurboFan on a background thread: ~100 ms of CPU, and the process cannot exit before that is
-  // done, so a one-URL fetch took ~90 ms longer. Measured: no slower per request with Liftoff only.
-  // Set here, before the first connection compiles the parser; not in main(), which tests call.
-  setFlagsFromString('--liftoff-only');
   const io = processIo();
   let settled = false;
   // If the event loop ever empties before the run settles, that is a bug: never exit 0 silently.
