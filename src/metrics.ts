@@ -20,6 +20,13 @@ const { default: PackedHistogram } = require('hdr-histogram-js/dist/PackedHistog
 /** Latencies above this (one hour) are recorded as this; a fixed range keeps the histograms preallocated. */
 const MAX_LATENCY_US = 3_600_000_000;
 
+/**
+ * The first this many hosts get flat per-host histograms (13 KB each, 3.3 MB at most); later ones
+ * packed ones, which grow with the values seen: a crawl over 100,000 hosts stays small. Recording
+ * into a packed histogram cost ~0.7 µs more per attempt (Metrics.recordAttempt 1.47 -> 0.77 µs).
+ */
+const FLAT_HOST_HISTOGRAMS = 256;
+
 /** A start later than this after its intended time counts as late (below it is timer granularity). */
 export const LATE_START_MS = 1;
 
@@ -106,10 +113,14 @@ export class HostStats {
   /** Created on the first response: many hosts never get one, and each histogram costs memory. */
   #latency: LatencyRecorder | null = null;
 
-  constructor(readonly host: string) {}
+  /** `packed`: a histogram that grows with the values seen (see FLAT_HOST_HISTOGRAMS). */
+  constructor(
+    readonly host: string,
+    readonly packed = true,
+  ) {}
 
   recordLatency(latencyMs: number): void {
-    (this.#latency ??= new LatencyRecorder(2, true)).record(latencyMs);
+    (this.#latency ??= new LatencyRecorder(2, this.packed)).record(latencyMs);
   }
 
   /** Percentile of this host's response latencies in µs (2 significant digits), null when none. */
@@ -213,7 +224,7 @@ export class Metrics implements ResultSink {
   #host(host: string): HostStats {
     let h = this.#hosts.get(host);
     if (h === undefined) {
-      h = new HostStats(host);
+      h = new HostStats(host, this.#hosts.size >= FLAT_HOST_HISTOGRAMS);
       this.#hosts.set(host, h);
     }
     return h;

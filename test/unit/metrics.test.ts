@@ -63,6 +63,18 @@ describe('Metrics.recordAttempt', () => {
     expect(Object.fromEntries(m.attemptStatusCounts())).toEqual({ 200: 1 });
   });
 
+  it('per-host percentiles agree whether the host got a flat histogram (first 256 hosts) or a packed one', () => {
+    const m = new Metrics({ clock: new ManualClock() });
+    for (let h = 0; h < 300; h++) for (let ms = 1; ms <= 100; ms++) m.recordAttempt(`h${h}.test`, ms, 200);
+    const hosts = [...m.hosts()];
+    expect(hosts.filter((h) => h.packed)).toHaveLength(300 - 256);
+    for (const h of hosts) {
+      expect(h.percentileUs(50)).toBe(hosts[0]!.percentileUs(50));
+      expect(h.percentileUs(99)).toBe(hosts[0]!.percentileUs(99));
+    }
+    expect(Math.abs(hosts[0]!.percentileUs(50)! - 50_000)).toBeLessThanOrEqual(500); // 2 significant digits
+  });
+
   it('has no latency without responses', () => {
     const m = new Metrics({ clock: new ManualClock() });
     expect(m.latencyUs()).toBeNull();
