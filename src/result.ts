@@ -47,10 +47,18 @@ export function roundMs(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
+/** What JSON.stringify would escape in a string: quote, backslash, controls, surrogates (lone ones). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal; most URLs need no escaping, and testing for it is cheaper than JSON.stringify. */
+function jsonString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
 /** Serialises a result as one NDJSON line (with its newline). Hand-built: it is on the hot path. */
 export function resultLine(r: Result): string {
   return (
-    `{"line":${r.line},"url":${JSON.stringify(r.url)},"host":${JSON.stringify(r.host)},` +
+    `{"line":${r.line},"url":${jsonString(r.url)},"host":${jsonString(r.host)},` +
     `"status":${r.status},"ok":${r.ok},"bytes":${r.bytes},"attempts":${r.attempts},` +
     `"ms":${roundMs(r.ms)},"wait_ms":${roundMs(r.wait_ms)},"error":${r.error === null ? 'null' : `"${r.error}"`}}\n`
   );

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, resultLine, roundMs, type Result } from '../../src/result.js';
 
@@ -42,6 +43,20 @@ describe('resultLine', () => {
 
   it('escapes a quote in the url (the raw text cannot close the string)', () => {
     expect(resultLine(result({ url: 'http://a.test/"' }))).toContain('"url":"http://a.test/\\""');
+  });
+});
+
+describe('resultLine on any text (property)', () => {
+  it('url and host round-trip through JSON.parse, whatever their characters', () => {
+    const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\udfff', 'a', '/', '😀'), maxLength: 20 }));
+    fc.assert(
+      fc.property(text, text, (url, host) => {
+        const parsed = JSON.parse(resultLine(result({ url, host }))) as Result;
+        expect(parsed.url).toBe(url);
+        expect(parsed.host).toBe(host);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
